@@ -1,0 +1,206 @@
+/* Unknot's service worker. The server injects VERSION and PRECACHE (hashes
+   of the files it serves), so any change ships a new worker. The page, not
+   the worker, decides when a new version takes over: see static/js/app.js. */
+const VERSION = "__UNKNOT_VERSION__";
+const PRECACHE = [/*__UNKNOT_PRECACHE__*/];
+const CACHE = `unknot-${VERSION}`;
+const PAGES = new Set(PRECACHE.filter((url) => !url.startsWith("/static/")));
+const NETWORK_TIMEOUT_MS = 3000;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(precache());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(deleteUnexpectedCaches().then(() => self.clients.claim()));
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "skip-waiting") self.skipWaiting();
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/api/")) return;
+  if (url.pathname.startsWith("/static/")) {
+    event.respondWith(cacheFirst(request));
+  } else if (request.mode === "navigate" || PAGES.has(url.pathname)) {
+    event.respondWith(networkFirst(request));
+  }
+});
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "no-cache" })));
+}
+
+async function deleteUnexpectedCaches() {
+  const names = await caches.keys();
+  await Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name)));
+}
+
+/* Static files are named by their hash: a cached copy is always right. */
+async function cacheFirst(request) {
+  const cached = await caches.match(request, { cacheName: CACHE });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) {
+    const cache = await caches.open(CACHE);
+    cache.put(request, response.clone());
+  }
+  return response;
+}
+
+/* Pages: fresh when the network answers in time, else the cached copy. */
+async function networkFirst(request) {
+  const cache = await caches.open(CACHE);
+  const key = new URL(request.url);
+  key.search = "";
+  try {
+    const response = await fetchWithTimeout(request, NETWORK_TIMEOUT_MS);
+    if (response.ok && PAGES.has(key.pathname)) cache.put(key.href, response.clone());
+    return response;
+  } catch (error) {
+    const cached = (await cache.match(key.href)) || (await cache.match("/"));
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+function fetchWithTimeout(request, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  return fetch(request, { signal: controller.signal }).finally(() => clearTimeout(timer));
+}
+
+/* ---- Push reminders ---- */
+
+const ACTIONS = {
+  hydration: [{ action: "drank", title: "Drank a glass" }, { action: "snooze", title: "Snooze 30 min" }],
+  stretch: [{ action: "start", title: "Start routine" }],
+};
+const iconUrl = (name) => PRECACHE.find((url) => url.startsWith(`/static/icons/${name}`));
+
+self.addEventListener("push", (event) => {
+  const data = readPush(event);
+  event.waitUntil(self.registration.showNotification(data.title, {
+    body: data.body,
+    icon: iconUrl("icon-192.png"),
+    badge: iconUrl("badge-96.png"),
+    tag: data.tag,
+    data: { url: data.url, kind: data.kind },
+    actions: ACTIONS[data.kind] || [],
+  }));
+});
+
+function readPush(event) {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch { /* not JSON: show a plain reminder */ }
+  const kind = ["hydration", "stretch", "test"].includes(data.kind) ? data.kind : "test";
+  return {
+    kind,
+    title: String(data.title || "Unknot"),
+    body: String(data.body || ""),
+    tag: String(data.tag || kind),
+    url: sameOriginPath(data.url),
+  };
+}
+
+/* Only our own pages may be opened from a notification. */
+function sameOriginPath(url) {
+  try {
+    const parsed = new URL(url, self.location.origin);
+    return parsed.origin === self.location.origin ? parsed.pathname + parsed.search : "/";
+  } catch {
+    return "/";
+  }
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const { url, kind } = event.notification.data || {};
+  event.waitUntil(handleClick(event.action, kind, url || "/"));
+});
+
+async function handleClick(action, kind, url) {
+  if (action === "drank" || action === "snooze") {
+    const body = action === "drank" ? { kind: "water" } : { kind: "hydration", minutes: 30 };
+    const path = action === "drank" ? "/api/log" : "/api/reminders/snooze";
+    if (await callApi(path, "POST", body)) return;
+  }
+  return openPage(action === "start" ? "/routine/bedtime?source=reminder" : url);
+}
+
+async function openPage(path) {
+  const target = new URL(path, self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const same = windows.find((client) => client.url === target);
+  if (same) return same.focus();
+  if (windows[0] && "navigate" in windows[0]) {
+    const client = await windows[0].navigate(target);
+    return client && client.focus();
+  }
+  return self.clients.openWindow(target);
+}
+
+async function callApi(path, method, body, token) {
+  token = token || await kvGet("token");
+  if (!token) return false;
+  try {
+    const response = await fetch(path, {
+      method,
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return response.ok ? (response.status === 204 ? true : response.json()) : false;
+  } catch {
+    return false;
+  }
+}
+
+/* The browser replaced our subscription: move the plan to the new one. */
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(resubscribe(event.oldSubscription));
+});
+
+async function resubscribe(oldSubscription) {
+  const oldToken = await kvGet("token");
+  const plan = oldToken && await callApi("/api/reminders", "GET", undefined, oldToken);
+  const key = (oldSubscription && oldSubscription.options.applicationServerKey) ||
+    (await (await fetch("/api/push/public-key")).json()).publicKey;
+  const subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  const timezone = (await kvGet("timezone")) || "UTC";
+  const response = await fetch("/api/subscriptions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ subscription: subscription.toJSON(), timezone }),
+  });
+  if (!response.ok) return;
+  const { token } = await response.json();
+  await kvSet("token", token);
+  if (plan) {
+    const { next, ...whole } = plan;
+    await callApi("/api/reminders", "PUT", whole, token);
+  }
+  if (oldToken) await callApi("/api/subscriptions/current", "DELETE", undefined, oldToken);
+}
+
+/* The page's static/js/kv.js store, read here without modules. */
+function kvRequest(mode, action) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("unknot", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("kv");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction("kv", mode);
+      const request = action(tx.objectStore("kv"));
+      tx.oncomplete = () => { db.close(); resolve(request.result); };
+      tx.onerror = () => { db.close(); reject(tx.error); };
+    };
+  });
+}
+const kvGet = (key) => kvRequest("readonly", (store) => store.get(key));
+const kvSet = (key, value) => kvRequest("readwrite", (store) => store.put(value, key));

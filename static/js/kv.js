@@ -1,0 +1,32 @@
+// A tiny key-value store in IndexedDB ("unknot" / "kv"), readable by the
+// service worker too, which needs the reminders token for notification actions.
+
+const DB = "unknot";
+const STORE = "kv";
+
+function open() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function run(mode, action) {
+  const db = await open();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = action(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const get = (key) => run("readonly", (store) => store.get(key));
+export const set = (key, value) => run("readwrite", (store) => store.put(value, key));
+export const remove = (key) => run("readwrite", (store) => store.delete(key));

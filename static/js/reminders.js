@@ -1,0 +1,199 @@
+// /reminders: subscribe after a tap, edit the plan, test, snooze, turn off.
+import * as kv from "./kv.js";
+
+const $ = (id) => document.getElementById(id);
+const show = (id, on = true) => { $(id).hidden = !on; };
+const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+async function api(path, { method = "GET", body, token } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new Error((data && data.message) || `The server answered ${response.status}.`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function keyBytes(base64url) {
+  const text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+function formatNext(iso) {
+  if (!iso) return "none planned";
+  const when = new Date(iso);
+  const sameDay = when.toDateString() === new Date().toDateString();
+  const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return sameDay ? `today at ${time}` : `${when.toLocaleDateString([], { weekday: "long" })} at ${time}`;
+}
+
+function renderNext(next) {
+  const list = $("next");
+  list.replaceChildren();
+  for (const [kind, label] of [["hydration", "Next water reminder"], ["stretch", "Next stretch reminder"]]) {
+    const row = document.createElement("div");
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = `${label}:`;
+    dd.textContent = formatNext(next[kind]);
+    row.append(dt, dd);
+    list.append(row);
+  }
+}
+
+function fillForm(plan) {
+  const form = $("plan");
+  form.elements["hydration.enabled"].checked = plan.hydration.enabled;
+  const every = form.elements["hydration.every_minutes"];
+  if (![...every.options].some((o) => Number(o.value) === plan.hydration.every_minutes)) {
+    every.add(new Option(`${plan.hydration.every_minutes} minutes`, plan.hydration.every_minutes));
+  }
+  every.value = String(plan.hydration.every_minutes);
+  form.elements["hydration.from"].value = plan.hydration.from;
+  form.elements["hydration.until"].value = plan.hydration.until;
+  form.elements["hydration.goal_glasses"].value = plan.hydration.goal_glasses;
+  form.elements["stretch.enabled"].checked = plan.stretch.enabled;
+  form.elements["stretch.at"].value = plan.stretch.at[0] || "21:30";
+  form.elements["quiet.from"].value = plan.quiet.from;
+  form.elements["quiet.until"].value = plan.quiet.until;
+  $("tz").textContent = plan.timezone;
+  renderNext(plan.next);
+}
+
+function readForm(previous) {
+  const f = $("plan").elements;
+  const at = f["stretch.at"].value;
+  return {
+    timezone: deviceZone(),
+    hydration: {
+      enabled: f["hydration.enabled"].checked,
+      every_minutes: Number(f["hydration.every_minutes"].value),
+      from: f["hydration.from"].value,
+      until: f["hydration.until"].value,
+      goal_glasses: Number(f["hydration.goal_glasses"].value || 0),
+    },
+    stretch: { enabled: f["stretch.enabled"].checked, at: at ? [at, ...previous.stretch.at.slice(1)] : [] },
+    quiet: { from: f["quiet.from"].value, until: f["quiet.until"].value },
+  };
+}
+
+async function showPlan(token) {
+  const plan = await api("/api/reminders", { token });
+  fillForm(plan);
+  show("off", false);
+  show("plan");
+  return plan;
+}
+
+async function subscribe() {
+  const status = $("enable-status");
+  status.textContent = "Asking for permission…";
+  const permission = await Notification.requestPermission();
+  if (permission !== "granted") {
+    status.textContent = "";
+    show("denied");
+    return;
+  }
+  status.textContent = "Turning reminders on…";
+  const registration = await navigator.serviceWorker.ready;
+  const { publicKey } = await api("/api/push/public-key");
+  const subscription = await registration.pushManager.subscribe({
+    userVisibleOnly: true,
+    applicationServerKey: keyBytes(publicKey),
+  });
+  const { token } = await api("/api/subscriptions", {
+    method: "POST",
+    body: { subscription: subscription.toJSON(), timezone: deviceZone() },
+  });
+  await kv.set("token", token);
+  await kv.set("timezone", deviceZone());
+  status.textContent = "";
+  await showPlan(token);
+  $("plan-status").textContent = "Reminders are on. Choose when below.";
+}
+
+async function unsubscribe(token) {
+  await api("/api/subscriptions/current", { method: "DELETE", token }).catch(() => {});
+  const registration = await navigator.serviceWorker.ready;
+  const subscription = await registration.pushManager.getSubscription();
+  if (subscription) await subscription.unsubscribe();
+  await kv.remove("token");
+  show("plan", false);
+  show("off");
+  $("enable-status").textContent = "Reminders are off.";
+}
+
+function wireActions(token) {
+  if (new URLSearchParams(location.search).get("act") !== "hydration" || !token) return;
+  show("act");
+  const say = (text) => { $("act-status").textContent = text; };
+  $("act-drank").addEventListener("click", async () => {
+    try {
+      const result = await api("/api/log", { method: "POST", token, body: { kind: "water" } });
+      say(`Logged. ${result.today} glass${result.today === 1 ? "" : "es"} today.`);
+      renderNext(result.next);
+    } catch (error) { say(error.message); }
+  });
+  $("act-snooze").addEventListener("click", async () => {
+    try {
+      const plan = await api("/api/reminders/snooze", { method: "POST", token, body: { kind: "hydration", minutes: 30 } });
+      say(`Snoozed: next reminder ${formatNext(plan.next.hydration)}.`);
+      renderNext(plan.next);
+    } catch (error) { say(error.message); }
+  });
+}
+
+async function main() {
+  show("needs-js", false);
+  const ios = /iphone|ipad|ipod/i.test(navigator.userAgent);
+  const standalone = navigator.standalone || matchMedia("(display-mode: standalone)").matches;
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+    show(ios && !standalone ? "ios-install" : "unsupported");
+    return;
+  }
+  let token = await kv.get("token");
+  let plan = null;
+  if (token) {
+    try {
+      plan = await showPlan(token);
+    } catch (error) {
+      if (error.status !== 401) throw error;
+      await kv.remove("token");
+      token = null;
+    }
+  }
+  if (!token) show("off");
+  if (Notification.permission === "denied") show("denied");
+  wireActions(token);
+
+  $("enable").addEventListener("click", () => subscribe().catch((error) => {
+    $("enable-status").textContent = `Could not turn reminders on: ${error.message}`;
+  }));
+  $("plan").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    token = await kv.get("token");
+    try {
+      plan = await api("/api/reminders", { method: "PUT", token, body: readForm(plan || await api("/api/reminders", { token })) });
+      fillForm(plan);
+      $("plan-status").textContent = "Saved.";
+    } catch (error) {
+      $("plan-status").textContent = `Not saved: ${error.message}`;
+    }
+  });
+  $("test").addEventListener("click", async () => {
+    try {
+      await api("/api/reminders/test", { method: "POST", token: await kv.get("token") });
+      $("plan-status").textContent = "A test reminder is on its way.";
+    } catch (error) {
+      $("plan-status").textContent = error.message;
+    }
+  });
+  $("disable").addEventListener("click", async () => unsubscribe(await kv.get("token")));
+}
+
+main().catch((error) => console.warn("reminders:", error));

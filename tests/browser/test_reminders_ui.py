@@ -1,0 +1,138 @@
+"""/reminders in real Chromium: subscribe through a stubbed PushManager (no
+vendor push service is reachable here), save a plan, and show a push that
+went through the loopback push service, delivered to the worker over CDP."""
+import json
+
+import pytest
+
+from webapp import dispatch
+
+
+@pytest.fixture
+def app(push_app):
+    return push_app
+
+
+STUB = """
+(() => {
+  const json = %s;
+  let current = null;
+  PushManager.prototype.subscribe = async function (options) {
+    window.__subscribeCalls = (window.__subscribeCalls || 0) + 1;
+    const key = new Uint8Array(options.applicationServerKey);
+    current = { endpoint: json.endpoint, options, toJSON: () => json,
+                unsubscribe: async () => { current = null; return true; } };
+    window.__applicationServerKey = btoa(String.fromCharCode(...key));
+    return current;
+  };
+  PushManager.prototype.getSubscription = async function () { return current; };
+})();
+"""
+
+
+def subscribed_page(launch_browser, live_server, push_service, client):
+    key = client.get("/api/push/public-key").json["publicKey"]
+    sub = push_service.make_subscription(application_server_key=key)
+    browser = launch_browser(live_server.url, permissions=["notifications"])
+    browser.context.add_init_script(STUB % json.dumps(sub))
+    page = browser.open("/reminders")
+    browser.wait_for_worker(page)
+    page.get_by_role("button", name="Turn on reminders").click()
+    page.locator("#plan").wait_for(state="visible", timeout=10000)
+    return browser, page, sub
+
+
+def worker_registration_id(session):
+    ids = []
+    session.on("ServiceWorker.workerRegistrationUpdated",
+               lambda e: ids.extend(r["registrationId"] for r in e["registrations"] if not r["isDeleted"]))
+    session.send("ServiceWorker.enable")
+    return ids
+
+
+def test_subscribe_edit_plan_and_receive_a_push(launch_browser, live_server, push_service, push_app, client):
+    browser, page, sub = subscribed_page(launch_browser, live_server, push_service, client)
+    assert page.evaluate("window.__subscribeCalls") == 1
+    assert "Next water reminder" in page.locator("#next").inner_text()
+    assert page.locator("#tz").inner_text()
+
+    page.select_option("select[name='hydration.every_minutes']", "90")
+    page.fill("input[name='quiet.from']", "22:30")
+    page.get_by_role("button", name="Save schedule").click()
+    page.get_by_text("Saved.").wait_for(timeout=5000)
+    token = page.evaluate("""new Promise(r => { const o = indexedDB.open('unknot', 1);
+        o.onsuccess = () => { const g = o.result.transaction('kv').objectStore('kv').get('token');
+        g.onsuccess = () => r(g.result); }; })""")
+    plan = client.get("/api/reminders", headers={"Authorization": f"Bearer {token}"}).json
+    assert plan["hydration"]["every_minutes"] == 90
+    assert plan["quiet"]["from"] == "22:30"
+
+    page.get_by_role("button", name="Send a test reminder").click()
+    page.get_by_text("on its way").wait_for(timeout=5000)
+    with push_app.app_context():
+        assert dispatch.run_pass(push_app)["ok"] == 1
+    [message] = push_service.wait_for(1)
+    assert message.payload["kind"] == "test"
+
+    # Hand the decrypted message to the worker as the push service would.
+    session = page.context.new_cdp_session(page)
+    ids = worker_registration_id(session)
+    page.wait_for_timeout(300)
+    assert ids
+    hydration = {**message.payload, "kind": "hydration", "title": "Time for a glass of water",
+                 "url": "/reminders?act=hydration", "tag": "hydration"}
+    session.send("ServiceWorker.deliverPushMessage",
+                 {"origin": live_server.url, "registrationId": ids[0], "data": json.dumps(hydration)})
+    notes = []
+    for _ in range(50):  # bounded wait for the notification
+        notes = page.evaluate("""navigator.serviceWorker.ready.then(r => r.getNotifications())
+            .then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data,
+                                     actions: n.actions.map(a => a.title)})))""")
+        if notes:
+            break
+        page.wait_for_timeout(100)
+    assert notes, "no notification shown"
+    note = notes[0]
+    assert note["title"] == "Time for a glass of water"
+    assert note["tag"] == "hydration"
+    assert note["data"]["url"] == "/reminders?act=hydration"
+    assert note["actions"] == ["Drank a glass", "Snooze 30 min"]
+    assert browser.foreign_requests == []
+
+
+def test_hostile_push_url_is_not_opened(launch_browser, live_server, push_service, client):
+    browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
+    session = page.context.new_cdp_session(page)
+    ids = worker_registration_id(session)
+    page.wait_for_timeout(300)
+    session.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server.url, "registrationId": ids[0],
+        "data": json.dumps({"kind": "stretch", "title": "x", "body": "y", "url": "https://evil.example/", "tag": "stretch"})})
+    for _ in range(50):
+        notes = page.evaluate("navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.data))")
+        if notes:
+            break
+        page.wait_for_timeout(100)
+    assert notes == [{"url": "/", "kind": "stretch"}]
+
+
+def test_actions_page_logs_water_and_snoozes(launch_browser, live_server, push_service, client):
+    browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
+    browser.open("/reminders?act=hydration", page=page)
+    page.get_by_role("button", name="Drank a glass").click()
+    page.get_by_text("1 glass today").wait_for(timeout=5000)
+    page.get_by_role("button", name="Snooze 30 min").click()
+    page.get_by_text("Snoozed").wait_for(timeout=5000)
+
+
+def test_turn_off_deletes_the_subscription(launch_browser, live_server, push_service, client):
+    browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
+    page.get_by_role("button", name="Turn off reminders").click()
+    page.get_by_text("Reminders are off.").wait_for(timeout=5000)
+    from sqlalchemy import func, select
+
+    from webapp.db import db
+    from webapp.models import Subscription
+
+    with live_server.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Subscription)) == 0

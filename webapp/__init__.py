@@ -1,0 +1,48 @@
+"""Unknot: calm, offline-first help for leg cramps."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Defaults
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    app.config.from_object(Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("UNKNOT")
+    else:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or (
+        "sqlite:///" + os.path.join(app.instance_path, "unknot.sqlite")
+    )
+    app.config["VAPID_PRIVATE_KEY"] = app.config["VAPID_PRIVATE_KEY"] or os.path.join(
+        app.instance_path, "vapid_private.pem"
+    )
+
+    from . import api, assets, cli, compress, errors, migrate, pages, pushing, scheduler, security
+    from .db import db
+
+    db.init_app(app)
+    migrate.upgrade()
+    security.init_app(app)
+    compress.init_app(app)
+    errors.init_app(app)
+    assets.init_app(app)
+    pushing.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(migrate.bp)
+    app.register_blueprint(cli.bp)
+    scheduler.init_app(app)
+    return app

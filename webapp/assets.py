@@ -1,0 +1,123 @@
+"""Static assets by content hash, the service worker and the web app manifest.
+
+There is no build step: the server hashes the files once at start, links
+them as ``/static/<path>?v=<hash>`` (cached for a year) and injects the
+version and the precache list into the worker, so a change to any file
+ships a new worker.
+"""
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from . import ROOT, content
+
+bp = Blueprint("assets", __name__)
+STATIC = ROOT / "static"
+SW_SOURCE = ROOT / "service_worker" / "sw.js"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Served and precached; the icon generator and the SVG sources stay out.
+PRECACHED_SUFFIXES = {".css", ".js", ".png", ".svg", ".json"}
+PRECACHE_SKIP = {"icons/icon.svg", "icons/badge.svg", "icons/icon-512.png", "icons/icon-maskable-512.png"}
+
+THEME_LIGHT = "#f6f4ef"
+THEME_DARK = "#14202a"
+
+
+def _digest(paths):
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.relative_to(ROOT).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@cache
+def static_hashes():
+    return {
+        p.relative_to(STATIC).as_posix(): _digest([p])[:10]
+        for p in sorted(STATIC.rglob("*"))
+        if p.is_file() and p.suffix in PRECACHED_SUFFIXES
+    }
+
+
+def asset_url(path):
+    return url_for("static", filename=path, v=static_hashes()[path])
+
+
+@cache
+def version():
+    """One hash over everything a page or the worker is made of."""
+    sources = [SW_SOURCE, *content.files(), *sorted(TEMPLATES.rglob("*.html"))]
+    sources += sorted(Path(__file__).resolve().parent.glob("*.py"))
+    sources += [STATIC / p for p in static_hashes()]
+    return _digest(sources)[:16]
+
+
+def precache_urls():
+    from .pages import PRECACHED_PAGES
+
+    files = [asset_url(p) for p in static_hashes() if p not in PRECACHE_SKIP]
+    return list(PRECACHED_PAGES) + files
+
+
+@bp.get("/sw.js")
+def service_worker():
+    source = SW_SOURCE.read_text(encoding="utf-8")
+    source = source.replace('"__UNKNOT_VERSION__"', json.dumps(version()), 1)
+    source = source.replace("[/*__UNKNOT_PRECACHE__*/]", json.dumps(precache_urls()), 1)
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    data = {
+        "id": "/",
+        "name": "Unknot — leg cramp relief",
+        "short_name": "Unknot",
+        "description": content.load("site")["tagline"],
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "lang": "en",
+        "dir": "ltr",
+        "background_color": THEME_DARK,
+        "theme_color": THEME_DARK,
+        "categories": ["health", "medical", "lifestyle"],
+        "icons": [
+            {"src": asset_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+        "shortcuts": [
+            {"name": "Cramp now", "short_name": "Cramp now", "description": "Start the calf stretch straight away",
+             "url": "/guide/calf?source=shortcut", "icons": [{"src": asset_url("icons/icon-192.png"), "sizes": "192x192"}]},
+            {"name": "Bedtime stretch", "short_name": "Bedtime", "description": "The three-minute routine before sleep",
+             "url": "/routine/bedtime?source=shortcut", "icons": [{"src": asset_url("icons/icon-192.png"), "sizes": "192x192"}]},
+        ],
+    }
+    response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    app.jinja_env.globals["asset_url"] = asset_url
+
+    @app.after_request
+    def cache_static(response):
+        if request.path.startswith("/static/"):
+            fresh = request.args.get("v") and request.args.get("v") == static_hashes().get(
+                request.path.removeprefix("/static/")
+            )
+            response.headers["Cache-Control"] = (
+                "public, max-age=31536000, immutable" if fresh else "no-cache"
+            )
+        return response

@@ -1,0 +1,56 @@
+"""The HTML pages: complete without JavaScript, enhanced by it."""
+from flask import Blueprint, abort, render_template
+
+from . import content
+
+bp = Blueprint("pages", __name__)
+
+ARTICLES = {"cramps": "/cramps", "prevent": "/prevent", "seek-care": "/seek-care", "about": "/about"}
+PRECACHED_PAGES = (
+    "/",
+    *(f"/guide/{m}" for m in content.MUSCLES),
+    "/routine/bedtime",
+    *ARTICLES.values(),
+    "/reminders",
+)
+
+
+@bp.app_context_processor
+def common():
+    return {"site": content.load("site"), "guides": content.load("guides")}
+
+
+@bp.get("/")
+def home():
+    return render_template("home.html")
+
+
+@bp.get("/guide/<muscle>")
+def guide(muscle):
+    guides = content.load("guides")
+    if muscle not in guides:
+        abort(404)
+    return render_template(
+        "guide.html",
+        muscle=muscle,
+        guide=guides[muscle],
+        aftercare=content.load("aftercare"),
+    )
+
+
+@bp.get("/routine/bedtime")
+def bedtime():
+    return render_template("bedtime.html", routine=content.load("bedtime"))
+
+
+def _article(name):
+    return render_template("article.html", name=name, article=content.load("articles")[name])
+
+
+for _name, _path in ARTICLES.items():
+    bp.add_url_rule(_path, _name, lambda name=_name: _article(name))
+
+
+@bp.get("/reminders")
+def reminders():
+    return render_template("reminders.html")

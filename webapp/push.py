@@ -1,0 +1,477 @@
+"""Web Push: the VAPID key, payloads, encryption and sending (no Flask).
+
+- RFC 8292 (VAPID): an ES256 JWT per push-service origin, signed here with
+  `cryptography` and cached, since signing is the costliest step of a send
+  after encryption.
+- RFC 8291 / 8188: payloads are encrypted aes128gcm with http_ece, with a new
+  ephemeral key and salt per message, one 4096-byte record.
+- RFC 8030: TTL, Urgency and Topic headers; push-service answers are sorted
+  into four outcomes the dispatcher acts on: ok, gone, retry, drop.
+
+A Sender is safe to call from many threads at once.
+"""
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import http.cookiejar
+import json
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import http_ece
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from requests.adapters import HTTPAdapter
+
+__all__ = [
+    "MAX_PAYLOAD",
+    "URGENCIES",
+    "KINDS",
+    "VapidKeyError",
+    "PayloadTooLarge",
+    "load_or_create_vapid_key",
+    "public_key_b64",
+    "VapidSigner",
+    "Payload",
+    "encode_payload",
+    "topic_for",
+    "encrypt",
+    "origin_of",
+    "SendResult",
+    "parse_retry_after",
+    "Sender",
+]
+
+# 4096-byte record - 86-byte header (salt 16, rs 4, idlen 1, key 65)
+# - 16-byte tag - 1 delimiter: the most that fits the 4096 bytes every push
+# service must accept.
+MAX_PAYLOAD = 3993
+RECORD_SIZE = 4096
+URGENCIES = ("very-low", "low", "normal", "high")
+KINDS = ("hydration", "stretch", "test")
+
+JWT_LIFETIME = 12 * 3600
+# Re-sign once less than this is left, so a token never expires in flight.
+JWT_MIN_REMAINING = 3600
+# Longest Retry-After we pass on (a week); guards against absurd values.
+MAX_RETRY_AFTER = 7 * 24 * 3600
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+class VapidKeyError(Exception):
+    """The VAPID key file exists but may not (or cannot) be used."""
+
+
+class PayloadTooLarge(ValueError):
+    """The payload does not fit in one 4096-byte encrypted record."""
+
+
+# -- VAPID key ----------------------------------------------------------------
+
+def load_or_create_vapid_key(path) -> ec.EllipticCurvePrivateKey:
+    """Load the P-256 VAPID key from `path`, creating it (mode 0600) if missing.
+
+    Refuses a file others may read: the key lets anyone push to every
+    subscriber. Creation is atomic: the key is written to a private temporary
+    file and hard-linked into place, so a concurrent starter sees either no
+    file or a whole one, and exactly one key wins.
+    """
+    path = Path(path)
+    try:
+        return _load_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.{os.urandom(4).hex()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return _load_key(path)  # another process made one first: use it
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    return key
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    fd = os.open(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode & 0o777
+        if mode & 0o077:
+            raise VapidKeyError(
+                f"VAPID key {path} has mode {mode:04o}; it must be readable by its owner "
+                f"only (0600). Fix it with: chmod 600 {path}"
+            )
+        data = f.read()
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise VapidKeyError(f"VAPID key {path} is not an unencrypted PEM private key") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise VapidKeyError(f"VAPID key {path} is not a P-256 (prime256v1) key")
+    return key
+
+
+def public_key_b64(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> str:
+    """The applicationServerKey: base64url, unpadded, of the 65-byte point."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        key = key.public_key()
+    raw = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return _b64url(raw)
+
+
+# -- VAPID signature --------------------------------------------------------------
+
+class VapidSigner:
+    """Makes the `Authorization: vapid t=…, k=…` header for a push-service origin.
+
+    A token lives 12 hours and is reused per audience until less than an hour
+    is left, so most sends cost no signature at all.
+    """
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey, subject: str):
+        if not isinstance(subject, str) or not (
+            (subject.startswith("mailto:") and len(subject) > len("mailto:"))
+            or (subject.startswith("https://") and len(subject) > len("https://"))
+        ):
+            raise ValueError("VAPID subject must be a mailto: or https:// URL")
+        self._key = key
+        self.subject = subject
+        self.public_key = public_key_b64(key)
+        self._cache: dict[str, tuple[int, str]] = {}
+        self._lock = threading.Lock()
+
+    def header(self, audience_origin: str, now: float | datetime | None = None) -> str:
+        """The Authorization header value for requests to `audience_origin`."""
+        aud = origin_of(audience_origin)
+        if now is None:
+            now = time.time()
+        elif isinstance(now, datetime):
+            now = now.timestamp()
+        with self._lock:
+            cached = self._cache.get(aud)
+            if cached is not None and cached[0] - now >= JWT_MIN_REMAINING:
+                return cached[1]
+            exp = int(now) + JWT_LIFETIME
+            value = f"vapid t={self._jwt(aud, exp)}, k={self.public_key}"
+            self._cache[aud] = (exp, value)
+            return value
+
+    def _jwt(self, aud: str, exp: int) -> str:
+        header = _b64url(_compact_json({"typ": "JWT", "alg": "ES256"}))
+        claims = _b64url(_compact_json({"aud": aud, "exp": exp, "sub": self.subject}))
+        signing_input = f"{header}.{claims}".encode("ascii")
+        r, s = decode_dss_signature(self._key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        return f"{header}.{claims}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+# -- payload ----------------------------------------------------------------------
+
+def encode_payload(kind: str, title: str, body: str, url: str, tag: str) -> bytes:
+    """The JSON the service worker reads, compact; PayloadTooLarge past 3993 bytes."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    for name, value in (("title", title), ("body", body), ("tag", tag)):
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string")
+    if not _same_origin_path(url):
+        raise ValueError("url must be a same-origin path such as /guide/calf")
+    data = _compact_json({"kind": kind, "title": title, "body": body, "url": url, "tag": tag})
+    if len(data) > MAX_PAYLOAD:
+        raise PayloadTooLarge(f"payload is {len(data)} bytes; at most {MAX_PAYLOAD} fit")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """A notification's content; `encode()` gives the bytes to encrypt."""
+
+    kind: str
+    title: str
+    body: str
+    url: str
+    tag: str
+
+    def encode(self) -> bytes:
+        return encode_payload(self.kind, self.title, self.body, self.url, self.tag)
+
+
+def _same_origin_path(url) -> bool:
+    # "//host" and "/\host" are protocol-relative in browsers: another origin.
+    return (
+        isinstance(url, str)
+        and url.startswith("/")
+        and url[1:2] not in ("/", "\\")
+        and not any(ord(c) < 0x21 or c == "\\" for c in url)
+    )
+
+
+def topic_for(kind: str, occurrence_id=None) -> str:
+    """The Topic header: one per kind, so a newer reminder replaces an older
+    one the push service still holds (a phone that was off gets one, not ten).
+
+    Pass `occurrence_id` only for a message that must NOT replace others of
+    its kind (e.g. a test push); it gets a topic of its own.
+    """
+    if not isinstance(kind, str) or not _TOPIC.fullmatch(kind) or len(kind) > 16:
+        raise ValueError("kind must be 1-16 URL-safe characters")
+    if occurrence_id is None:
+        return f"unknot-{kind}"
+    digest = hashlib.sha256(f"{kind}\0{occurrence_id}".encode()).digest()
+    return f"{kind}-{_b64url(digest)}"[:32]
+
+
+# -- encryption ------------------------------------------------------------------
+
+def encrypt(subscription_keys: dict, data: bytes) -> bytes:
+    """aes128gcm (RFC 8291) for a subscription's `keys` {p256dh, auth}.
+
+    A fresh ephemeral key and random salt for every message; one record.
+    ValueError on malformed keys, PayloadTooLarge past 3993 bytes.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("data must be bytes (see encode_payload)")
+    if len(data) > MAX_PAYLOAD:
+        raise PayloadTooLarge(f"payload is {len(data)} bytes; at most {MAX_PAYLOAD} fit")
+    try:
+        receiver = _b64url_decode(subscription_keys["p256dh"])
+        auth = _b64url_decode(subscription_keys["auth"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError("subscription keys must hold base64url p256dh and auth") from exc
+    if len(receiver) != 65 or receiver[0] != 4:
+        raise ValueError("p256dh must be a 65-byte uncompressed P-256 point")
+    if len(auth) != 16:
+        raise ValueError("auth must be 16 bytes")
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    try:
+        return http_ece.encrypt(
+            data,
+            private_key=ephemeral,
+            dh=receiver,
+            auth_secret=auth,
+            rs=RECORD_SIZE,
+            version="aes128gcm",
+        )
+    except ValueError as exc:  # a point not on the curve
+        raise ValueError("p256dh is not a valid P-256 public key") from exc
+
+
+# -- sending ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What became of one send.
+
+    outcome: "ok" (2xx) | "gone" (404, 410: forget the subscription) |
+    "retry" (429, 5xx, timeout, network error; `retry_after` seconds if the
+    service said) | "drop" (3xx, other 4xx, a broken subscription: do not
+    retry). `error` never contains the endpoint URL, only its origin.
+    `elapsed` covers the whole send, encryption included.
+    """
+
+    status: int | None
+    outcome: str
+    retry_after: int | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+    origin: str = ""
+
+
+class Sender:
+    """Sends encrypted messages, one pooled keep-alive Session per push-service origin.
+
+    Sessions ignore proxy environment variables, never follow redirects
+    (a 3xx is a failure: the endpoint is the one the browser gave us) and
+    every request has a timeout. Safe to use from a thread pool.
+    """
+
+    def __init__(self, signer: VapidSigner, *, timeout=(3.05, 10), pool: int = 32):
+        self.signer = signer
+        self.timeout = timeout
+        self.pool = pool
+        self._sessions: dict[str, requests.Session] = {}
+        self._lock = threading.Lock()
+
+    def send(self, subscription: dict, data: bytes, *, ttl: int, urgency: str, topic: str) -> SendResult:
+        """Encrypt `data` for `subscription` ({endpoint, keys}) and POST it."""
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
+            raise ValueError("ttl must be a whole number of seconds, at least 1")
+        if urgency not in URGENCIES:
+            raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+        if not isinstance(topic, str) or not _TOPIC.fullmatch(topic):
+            raise ValueError("topic must be 1-32 URL-safe base64 characters")
+        started = time.perf_counter()
+
+        def result(status, outcome, error=None, retry_after=None, origin=""):
+            return SendResult(status, outcome, retry_after, error, time.perf_counter() - started, origin)
+
+        endpoint = subscription.get("endpoint") if isinstance(subscription, dict) else None
+        try:
+            origin = origin_of(endpoint)
+        except ValueError:
+            return result(None, "drop", "invalid subscription: endpoint is not an http(s) URL")
+        try:
+            body = encrypt(subscription.get("keys") or {}, data)
+        except PayloadTooLarge:
+            raise
+        except ValueError as exc:
+            return result(None, "drop", f"invalid subscription: {exc}", origin=origin)
+
+        headers = {
+            "Authorization": self.signer.header(origin),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(ttl),
+            "Urgency": urgency,
+            "Topic": topic,
+        }
+        try:
+            response = self._session(origin).post(
+                endpoint, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
+            try:
+                status = response.status_code
+                text = response.content[:200].decode("utf-8", "replace") if status >= 300 else ""
+                retry_header = response.headers.get("Retry-After")
+            finally:
+                response.close()
+        except requests.Timeout:
+            return result(None, "retry", f"timeout ({origin})", origin=origin)
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            return result(None, "retry", f"{type(exc).__name__} ({origin})", origin=origin)
+        except requests.RequestException as exc:
+            return result(None, "drop", f"{type(exc).__name__} ({origin})", origin=origin)
+
+        if 200 <= status < 300:
+            return result(status, "ok", origin=origin)
+        error = f"HTTP {status}"
+        detail = " ".join(_redact(text, endpoint).split())[:120]
+        if detail:
+            error = f"{error}: {detail}"
+        if status in (404, 410):
+            return result(status, "gone", error, origin=origin)
+        if status == 429 or 500 <= status < 600:
+            return result(status, "retry", error, parse_retry_after(retry_header), origin=origin)
+        return result(status, "drop", error, origin=origin)
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _session(self, origin: str) -> requests.Session:
+        session = self._sessions.get(origin)
+        if session is not None:
+            return session
+        with self._lock:
+            session = self._sessions.get(origin)
+            if session is None:
+                session = requests.Session()
+                session.trust_env = False  # no proxies or netrc from the environment
+                # Push services have no business setting cookies; a shared jar
+                # would also be written from many threads.
+                session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+                session.headers["User-Agent"] = "unknot-push/1"
+                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool, max_retries=0)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                self._sessions[origin] = session
+            return session
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> int | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return min(int(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    return min(max(0, math.ceil(when.timestamp() - now)), MAX_RETRY_AFTER)
+
+
+# -- small helpers ----------------------------------------------------------------
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of an http(s) URL, lowercased, default port dropped."""
+    if not isinstance(url, str):
+        raise ValueError("not a URL")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in ("http", "https") or not host:
+        raise ValueError("not an http(s) URL")
+    port = parts.port  # ValueError for a bad port
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _redact(text: str, endpoint: str) -> str:
+    # The endpoint is a capability URL: its path must not end up in logs.
+    path = urlsplit(endpoint).path
+    text = text.replace(endpoint, "<endpoint>")
+    return text.replace(path, "<path>") if len(path) > 1 else text
+
+
+def _compact_json(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text) -> bytes:
+    if isinstance(text, bytes):
+        text = text.decode("ascii")
+    if not isinstance(text, str):
+        raise ValueError("not base64url")
+    text = text.rstrip("=")
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

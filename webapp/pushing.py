@@ -1,0 +1,27 @@
+"""The app's push channel: VAPID key, signer, sender and allowed endpoints."""
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .endpoints import AllowList
+from .push import Sender, VapidSigner, load_or_create_vapid_key, public_key_b64
+
+
+@dataclass
+class PushChannel:
+    public_key: str
+    sender: Sender
+    allowed: AllowList
+
+
+def init_app(app):
+    key = load_or_create_vapid_key(app.config["VAPID_PRIVATE_KEY"])
+    app.extensions["unknot_push"] = PushChannel(
+        public_key=public_key_b64(key),
+        sender=Sender(VapidSigner(key, app.config["VAPID_SUBJECT"])),
+        allowed=AllowList.parse(app.config["PUSH_ALLOWED_ORIGINS"]),
+    )
+
+
+def channel(app=None) -> PushChannel:
+    return (app or current_app).extensions["unknot_push"]

@@ -1,0 +1,199 @@
+"""Pure time logic: when is the next reminder of a kind due for a plan.
+
+Everything comes in and goes out as aware UTC datetimes; local wall-clock
+times exist only inside this module. The plan is assumed to be valid (see
+webapp.plan.validate_plan). No Flask, no database.
+
+DST rules, all following from resolving a local time with fold=0:
+- a local time that does not exist that day (spring forward) moves forward
+  by the gap: 02:30 becomes 03:30;
+- a local time that happens twice (fall back) fires once, the first time.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from .plan import parse_hhmm, time_in_quiet, time_in_window
+
+__all__ = ["KINDS", "SEARCH_DAYS", "in_quiet", "local_date", "next_due", "upcoming", "snooze_until",
+           "quiet_starts_after", "deliver_by"]
+
+UTC = timezone.utc
+KINDS = ("hydration", "stretch")
+# How far ahead to look. Every day repeats the same local times, so if
+# nothing fits in a few days nothing ever will (e.g. a window fully inside
+# quiet hours); the extra days cover DST days and "goal reached today".
+SEARCH_DAYS = 3
+# A reminder still undelivered this long after its time is not worth showing.
+MAX_TTL = timedelta(hours=12)
+
+_ONE_DAY = timedelta(days=1)
+
+
+def in_quiet(plan: dict, moment: datetime) -> bool:
+    """Whether `moment` falls in the plan's quiet hours, by the local clock."""
+    local = _aware(moment, "moment").astimezone(_zone(plan)).time()
+    return time_in_quiet(local, *_quiet(plan))
+
+
+def local_date(plan: dict, moment: datetime) -> date:
+    """The date in the plan's zone at `moment`: the day glasses are counted in."""
+    return _aware(moment, "moment").astimezone(_zone(plan)).date()
+
+
+def next_due(plan: dict, kind: str, after: datetime, *, glasses_today: int = 0) -> datetime | None:
+    """The first moment strictly after `after` a reminder of `kind` is due.
+
+    None when the kind is disabled, has no times, or nothing fits within
+    SEARCH_DAYS. `glasses_today` is the number logged on local_date(after).
+    """
+    after = _aware(after, "after").astimezone(UTC)
+    if kind == "hydration":
+        return _next_hydration(plan, after, glasses_today)
+    if kind == "stretch":
+        return _next_stretch(plan, after)
+    raise ValueError(f"unknown reminder kind {kind!r}")
+
+
+def upcoming(plan: dict, after: datetime, *, glasses_today: int = 0) -> dict:
+    """next_due for every kind, keyed by kind (what the API shows as "next")."""
+    return {
+        "hydration": next_due(plan, "hydration", after, glasses_today=glasses_today),
+        "stretch": next_due(plan, "stretch", after),
+    }
+
+
+def snooze_until(plan: dict, now: datetime, minutes: int | float) -> datetime:
+    """now + minutes, pushed to the end of quiet hours if it lands inside them."""
+    if minutes < 0:
+        raise ValueError("minutes must not be negative")
+    due = _aware(now, "now").astimezone(UTC) + timedelta(minutes=minutes)
+    if not in_quiet(plan, due):
+        return due
+    zone = _zone(plan)
+    quiet_from, quiet_until = _quiet(plan)
+    day = due.astimezone(zone).date()
+    for offset in range(3):
+        end = _at(day + offset * _ONE_DAY, quiet_until, zone)
+        if end > due and not time_in_quiet(end.astimezone(zone).time(), quiet_from, quiet_until):
+            return end
+    return due  # unreachable: quiet hours always end within a day
+
+
+def quiet_starts_after(plan: dict, moment: datetime) -> datetime | None:
+    """The next start of quiet hours strictly after `moment` (None: no quiet hours)."""
+    quiet_from, quiet_until = _quiet(plan)
+    if quiet_from == quiet_until:
+        return None
+    zone = _zone(plan)
+    day = _aware(moment, "moment").astimezone(zone).date()
+    for offset in range(3):
+        start = _at(day + offset * _ONE_DAY, quiet_from, zone)
+        if start > moment:
+            return start
+    return None  # unreachable: quiet hours start once a day
+
+
+def deliver_by(plan: dict, kind: str, due: datetime) -> datetime:
+    """When a reminder due at `due` is no longer worth delivering: once the
+    next one of its kind is due, once quiet hours begin (a late delivery must
+    not wake anyone), and after MAX_TTL at the latest. Its push TTL ends here."""
+    limits = [due + MAX_TTL, quiet_starts_after(plan, due)]
+    if kind in KINDS:
+        limits.append(next_due(plan, kind, due))
+    return min(limit for limit in limits if limit is not None)
+
+
+# -- the two kinds ------------------------------------------------------------
+
+def _next_hydration(plan: dict, after: datetime, glasses_today: int) -> datetime | None:
+    """Slots start at the window's start and step every_minutes in absolute
+    time, so a DST change never brings two reminders closer than that."""
+    h = plan["hydration"]
+    if not h["enabled"]:
+        return None
+    zone = _zone(plan)
+    start_t, end_t = parse_hhmm(h["from"]), parse_hhmm(h["until"])
+    wraps = end_t < start_t
+    every = timedelta(minutes=h["every_minutes"])
+    quiet = _quiet(plan)
+    today = after.astimezone(zone).date()
+    goal = h["goal_glasses"]
+    first_day = today + _ONE_DAY if goal and glasses_today >= goal else today
+
+    # Window days in order; a wrapping window that began yesterday may still
+    # be open now, hence -1.
+    for offset in range(-1, SEARCH_DAYS + 1):
+        day = today + offset * _ONE_DAY
+        start = _at(day, start_t, zone)
+        end = _at(day + _ONE_DAY if wraps else day, end_t, zone)
+        # The last slot of a day keeps a full interval before the next day's
+        # first one. This also keeps the days' slots in order, so the first
+        # day with a match holds the answer.
+        last = min(end, _at(day + _ONE_DAY, start_t, zone) - every)
+        k = 0 if after < start else (after - start) // every + 1
+        slot = start + k * every
+        while slot <= last:
+            local = slot.astimezone(zone)
+            if (
+                local.date() >= first_day
+                and time_in_window(local.time(), start_t, end_t)
+                and not time_in_quiet(local.time(), *quiet)
+            ):
+                return slot
+            slot += every
+    return None
+
+
+def _next_stretch(plan: dict, after: datetime) -> datetime | None:
+    s = plan["stretch"]
+    if not s["enabled"] or not s["at"]:
+        return None
+    zone = _zone(plan)
+    times = [parse_hhmm(t) for t in s["at"]]
+    quiet = _quiet(plan)
+    today = after.astimezone(zone).date()
+    best = None
+    found_on = None
+    # From yesterday: a late time in a gap at midnight moves into today.
+    for offset in range(-1, SEARCH_DAYS + 1):
+        # A DST gap can push a time past the next day's early ones, so look
+        # one day beyond the first match before settling.
+        if found_on is not None and offset > found_on + 1:
+            break
+        day = today + offset * _ONE_DAY
+        for t in times:
+            due = _at(day, t, zone)
+            if due <= after or (best is not None and due >= best):
+                continue
+            if time_in_quiet(due.astimezone(zone).time(), *quiet):
+                continue  # e.g. a time moved by a DST gap into quiet hours
+            best = due
+            if found_on is None:
+                found_on = offset
+    return best
+
+
+# -- helpers --------------------------------------------------------------------
+
+def _zone(plan: dict) -> ZoneInfo:
+    return ZoneInfo(plan["timezone"])  # ZoneInfo caches its instances
+
+
+def _quiet(plan: dict) -> tuple[time, time]:
+    q = plan["quiet"]
+    return parse_hhmm(q["from"]), parse_hhmm(q["until"])
+
+
+def _at(day: date, t: time, zone: ZoneInfo) -> datetime:
+    """The UTC moment of local time `t` on `day`. fold=0 maps a time in a
+    gap with the offset before it (so it moves forward by the gap) and an
+    ambiguous time to its first occurrence."""
+    return datetime.combine(day, t, tzinfo=zone).astimezone(UTC)
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime")
+    return moment

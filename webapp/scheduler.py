@@ -1,0 +1,67 @@
+"""APScheduler wiring: one interval job, the tick, that runs a dispatch pass.
+
+``flask run`` starts it inside the web process when ``UNKNOT_SCHEDULER=on``
+(the default). Web processes under gunicorn set ``UNKNOT_SCHEDULER=off`` and
+leave the tick to ``flask --app webapp reminders worker`` processes.
+"""
+import logging
+import os
+from datetime import datetime, timezone
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from . import dispatch
+
+JOB_ID = "tick"
+log = logging.getLogger(__name__)
+
+
+def tick(app):
+    with app.app_context():
+        counts = dispatch.run_pass(app)
+        app.extensions["unknot_heartbeat"] = datetime.now(timezone.utc)
+        if counts:
+            log.info("dispatch: %s", dict(counts))
+
+
+def add_tick(scheduler, app):
+    scheduler.add_job(
+        tick, "interval", args=[app], id=JOB_ID, seconds=app.config["TICK_SECONDS"],
+        coalesce=True, max_instances=1, misfire_grace_time=None,
+        next_run_time=datetime.now(timezone.utc),
+    )
+
+
+def wake(app):
+    """Run the tick now (a test push should not wait for the next interval)."""
+    scheduler = app.extensions.get("unknot_scheduler")
+    if scheduler is not None and scheduler.running:
+        scheduler.modify_job(JOB_ID, next_run_time=datetime.now(timezone.utc))
+
+
+def _is_serving():
+    """True under ``flask run`` (the serving child when reloading) or a WSGI server."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return True
+    if ctx.info_name != "run":
+        return False
+    return not ctx.params.get("reload") or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+
+
+def init_app(app):
+    if app.config["SCHEDULER"] != "on" or app.testing or not _is_serving():
+        return
+    scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
+    add_tick(scheduler, app)
+    scheduler.start()
+    app.extensions["unknot_scheduler"] = scheduler
+
+
+def run_worker(app):
+    """Block, running the tick: any number of these may share one database."""
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    add_tick(scheduler, app)
+    scheduler.start()
