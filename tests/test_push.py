@@ -60,9 +60,19 @@ def signer(key):
     return VapidSigner(key, SUBJECT)
 
 
+class Loopback:
+    """Every loopback push service these tests start is trusted; nothing else."""
+
+    def __contains__(self, origin):
+        return origin.startswith("http://127.0.0.1:")
+
+
+LOOPBACK = Loopback()
+
+
 @pytest.fixture
 def sender(signer):
-    with Sender(signer, timeout=(2, 2)) as s:
+    with Sender(signer, timeout=(2, 2), trusted_origins=LOOPBACK) as s:
         yield s
 
 
@@ -156,7 +166,8 @@ def test_server_bound_to_our_key_accepts_us_and_refuses_another_key(sender, key)
     with PushService(expected_key=public_key_b64(key)) as svc:
         sub = svc.make_subscription()
         assert send(sender, sub).outcome == "ok"
-        stranger = Sender(VapidSigner(ec.generate_private_key(ec.SECP256R1()), SUBJECT))
+        stranger = Sender(VapidSigner(ec.generate_private_key(ec.SECP256R1()), SUBJECT),
+                          trusted_origins=LOOPBACK)
         try:
             result = send(stranger, sub)
         finally:
@@ -280,7 +291,7 @@ def test_a_redirect_is_dropped_and_never_followed(sender):
 
 def test_a_hanging_service_is_a_retry_within_the_timeout(signer, svc):
     svc.respond("hang", seconds=5)
-    with Sender(signer, timeout=(1, 0.5)) as sender:
+    with Sender(signer, timeout=(1, 0.5), trusted_origins=LOOPBACK) as sender:
         started = time.monotonic()
         result = send(sender, svc.make_subscription())
     assert (result.status, result.outcome) == (None, "retry")

@@ -454,3 +454,18 @@ def test_snooze_is_never_in_quiet_hours_and_not_early(case, minutes):
     assert until >= now + timedelta(minutes=minutes)
     assert not in_quiet(plan, until)
     assert until - now <= timedelta(minutes=minutes) + timedelta(hours=26)
+
+
+def test_next_live_due_skips_what_expired_during_an_outage():
+    from webapp.plan import default_plan
+    from webapp.schedule import deliver_by, next_live_due
+
+    plan = default_plan("UTC")
+    due_at = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    # Down for 61 days: the next live hydration is the current slot, not 14:00 on day 0.
+    now = due_at + timedelta(days=61, hours=1)
+    due = next_live_due(plan, "hydration", due_at, now)
+    assert due == datetime(2026, 5, 2, 14, 0, tzinfo=timezone.utc)
+    assert deliver_by(plan, "hydration", due) > now
+    # Nothing missed: the ordinary next one.
+    assert next_live_due(plan, "hydration", due_at, due_at) == due_at + timedelta(hours=2)

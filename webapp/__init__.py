@@ -1,10 +1,12 @@
 """Unknot: calm, offline-first help for leg cramps."""
 import os
+import secrets
 from pathlib import Path
 
 from flask import Flask
 
 from .config import Defaults
+from .private_files import load_or_create
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +32,9 @@ def create_app(test_config=None):
         app.instance_path, "vapid_private.pem"
     )
 
-    from . import api, assets, cli, compress, errors, migrate, pages, pushing, scheduler, security
+    app.secret_key = _secret_key(app)
+
+    from . import api, assets, cli, compress, errors, limits, migrate, pages, pushing, scheduler, security
     from .db import db
 
     db.init_app(app)
@@ -38,11 +42,24 @@ def create_app(test_config=None):
     security.init_app(app)
     compress.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     assets.init_app(app)
     pushing.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(migrate.bp)
-    app.register_blueprint(cli.bp)
+    cli.init_app(app)
     scheduler.init_app(app)
     return app
+
+
+def _secret_key(app):
+    if app.config["SECRET_KEY"]:
+        return app.config["SECRET_KEY"]
+    if app.config["PRODUCTION"]:
+        raise RuntimeError(
+            "UNKNOT_SECRET_KEY must be set when UNKNOT_PRODUCTION is true, to a long random "
+            "string: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    path = os.path.join(app.instance_path, "secret_key")
+    return load_or_create(path, lambda: secrets.token_urlsafe(48).encode()).decode()

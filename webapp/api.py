@@ -13,6 +13,7 @@ from . import clock, reminders
 from .db import db
 from .endpoints import EndpointError, check_endpoint
 from .errors import ApiError
+from .limits import action_limit, per_address, subscribe_limit, test_push_limit
 from .models import Subscription
 from .openapi import document
 from .plan import PlanError, default_plan, validate_plan
@@ -102,6 +103,8 @@ def public_key():
 
 
 @bp.post("/subscriptions")
+@per_address
+@subscribe_limit
 def subscribe():
     data = json_body()
     unknown = set(data) - {"subscription", "timezone"}
@@ -133,6 +136,8 @@ def get_plan(sub):
 
 
 @bp.put("/reminders")
+@per_address
+@action_limit
 @with_subscription
 def put_plan(sub):
     sub.plan = _plan_or_400(json_body())
@@ -142,6 +147,8 @@ def put_plan(sub):
 
 
 @bp.post("/reminders/test")
+@per_address
+@test_push_limit
 @with_subscription
 def test_push(sub):
     reminders.queue_test(db.session, sub, clock.now(current_app))
@@ -153,6 +160,8 @@ def test_push(sub):
 
 
 @bp.post("/reminders/snooze")
+@per_address
+@action_limit
 @with_subscription
 def snooze(sub):
     data = json_body()
@@ -169,6 +178,8 @@ def snooze(sub):
 
 
 @bp.post("/log")
+@per_address
+@action_limit
 @with_subscription
 def log(sub):
     data = json_body()
@@ -182,6 +193,7 @@ def log(sub):
 
 
 @bp.delete("/subscriptions/current")
+@per_address
 @with_subscription
 def unsubscribe(sub):
     reminders.delete_subscription(db.session, sub.id)

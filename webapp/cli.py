@@ -1,8 +1,10 @@
-"""``flask --app webapp reminders dispatch|worker``."""
+"""``flask --app webapp reminders dispatch|worker`` and ``forget-inactive``."""
 import click
 from flask import Blueprint, current_app
+from flask.cli import with_appcontext
 
-from . import dispatch, scheduler
+from . import clock, dispatch, retention, scheduler
+from .db import db
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
 
@@ -19,3 +21,17 @@ def worker_command():
     """Run the tick alone, forever (Ctrl-C stops it)."""
     click.echo(f"worker: tick every {current_app.config['TICK_SECONDS']} s")
     scheduler.run_worker(current_app._get_current_object())
+
+
+@click.command("forget-inactive")
+@with_appcontext
+def forget_inactive_command():
+    """Delete subscriptions with no delivery for 60 days, and logs over 30 days old."""
+    with db.begin() as session:
+        counts = retention.forget_inactive(session, clock.now(current_app))
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    app.cli.add_command(forget_inactive_command)

@@ -22,5 +22,8 @@ class Defaults:
     # How often the scheduler's tick looks for due reminders, in seconds.
     TICK_SECONDS = 2
     MAX_CONTENT_LENGTH = 16 * 1024
+    # None: made once in the instance folder; required from the environment
+    # when PRODUCTION is true (UNKNOT_PRODUCTION=true, UNKNOT_SECRET_KEY=...).
     SECRET_KEY = None
+    PRODUCTION = False
     SEND_FILE_MAX_AGE_DEFAULT = 0

@@ -2,13 +2,20 @@
 
 An allowed origin is ``https://host`` (that host only), ``https://*.suffix``
 (hosts under the suffix) or any exact origin such as ``http://127.0.0.1:8123``
-configured on purpose, for tests.
+configured on purpose, for tests. Everything else must be https on port 443,
+without user info, at a plain DNS name. At send time webapp.netguard also
+refuses any name that resolves to a non-public address.
 """
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .push import origin_of
+
+
+# Letters, digits and hyphens in dot-separated labels: no IDN tricks, no escapes.
+_HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]")
 
 
 class EndpointError(ValueError):
@@ -29,6 +36,20 @@ class AllowList:
             else:
                 exact.add(origin_of(entry))
         return cls(frozenset(exact), tuple(suffixes))
+
+    @property
+    def private_ok(self):
+        """Exact origins at an IP address: configured on purpose (tests, a
+        push service on a private network), so sending may reach them."""
+        return frozenset(o for o in self.exact if _ip_host(o))
+
+
+def _ip_host(origin):
+    try:
+        ipaddress.ip_address(urlsplit(origin).hostname)
+        return True
+    except ValueError:
+        return False
 
 
 def check_endpoint(url, allowed: AllowList):
@@ -51,19 +72,8 @@ def check_endpoint(url, allowed: AllowList):
     host = parts.hostname
     if parts.scheme != "https" or parts.port not in (None, 443):
         raise EndpointError("The endpoint must use https on the standard port.")
-    if _is_ip_literal(host):
-        raise EndpointError("The endpoint must name a push service, not an IP address.")
+    if not _HOSTNAME.fullmatch(host):
+        raise EndpointError("The endpoint must name a push service by its DNS name, not an address.")
     if any(host == s or host.endswith("." + s) for s in allowed.suffixes):
         return origin
     raise EndpointError("This push service is not one we send to.")
-
-
-def _is_ip_literal(host):
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    # Forms some resolvers read as addresses: 2130706433, 0x7f.1, 127.1, 0177.0.0.1.
-    last = host.rstrip(".").rsplit(".", 1)[-1]
-    return not any(c.isalpha() for c in last) or last.startswith("0x")

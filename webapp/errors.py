@@ -3,6 +3,14 @@ from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 
+MESSAGES = {
+    404: "There is no such API call. See /api/openapi.json.",
+    405: "This API call does not take that method.",
+    413: "The request body is too large.",
+    429: "Too many requests ({}). Please wait a little and try again.",
+}
+
+
 class ApiError(Exception):
     """A 4xx answer with a machine code and a human sentence."""
 
@@ -30,7 +38,8 @@ def init_app(app):
             code = (e.name or "error").lower().replace(" ", "_")
             headers = dict(e.get_headers()) if e.code == 405 else {}
             headers.pop("Content-Type", None)
-            return json_error(e.code, code, e.description or e.name, headers)
+            message = MESSAGES.get(e.code, e.description or e.name)
+            return json_error(e.code, code, message.format(e.description), headers)
         if e.code == 404:
             return render_template("404.html"), 404
         return e

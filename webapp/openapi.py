@@ -67,10 +67,11 @@ SCHEMAS = {
         "type": "object", "required": ["hydration", "stretch"],
         "properties": {k: {"type": ["string", "null"], "format": "date-time"} for k in ("hydration", "stretch")},
     },
-    "PlanWithNext": {
-        "allOf": [{"$ref": "#/components/schemas/Plan"},
-                  {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/components/schemas/Next"}}}],
-    },
+}
+SCHEMAS["PlanWithNext"] = {
+    **SCHEMAS["Plan"],
+    "required": [*SCHEMAS["Plan"]["required"], "next"],
+    "properties": {**SCHEMAS["Plan"]["properties"], "next": {"$ref": "#/components/schemas/Next"}},
 }
 
 PLAN_WITH_NEXT = {"$ref": "#/components/schemas/PlanWithNext"}

@@ -12,6 +12,7 @@ PRECACHED_PAGES = (
     "/routine/bedtime",
     *ARTICLES.values(),
     "/reminders",
+    "/diary",
 )
 
 
@@ -54,3 +55,8 @@ for _name, _path in ARTICLES.items():
 @bp.get("/reminders")
 def reminders():
     return render_template("reminders.html")
+
+
+@bp.get("/diary")
+def diary():
+    return render_template("diary.html", guides=content.load("guides"))

@@ -18,13 +18,11 @@ import hashlib
 import http.cookiejar
 import json
 import math
-import os
 import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import http_ece
@@ -33,6 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from requests.adapters import HTTPAdapter
+
+from .netguard import PublicOnlyAdapter
+from .private_files import InsecureFile, load_or_create
 
 __all__ = [
     "MAX_PAYLOAD",
@@ -85,51 +86,12 @@ def load_or_create_vapid_key(path) -> ec.EllipticCurvePrivateKey:
     """Load the P-256 VAPID key from `path`, creating it (mode 0600) if missing.
 
     Refuses a file others may read: the key lets anyone push to every
-    subscriber. Creation is atomic: the key is written to a private temporary
-    file and hard-linked into place, so a concurrent starter sees either no
-    file or a whole one, and exactly one key wins.
+    subscriber. Concurrent starters all end up with the same key.
     """
-    path = Path(path)
     try:
-        return _load_key(path)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.{os.urandom(4).hex()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return _load_key(path)  # another process made one first: use it
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-    return key
-
-
-def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    fd = os.open(path, os.O_RDONLY)
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(f.fileno()).st_mode & 0o777
-        if mode & 0o077:
-            raise VapidKeyError(
-                f"VAPID key {path} has mode {mode:04o}; it must be readable by its owner "
-                f"only (0600). Fix it with: chmod 600 {path}"
-            )
-        data = f.read()
+        data = load_or_create(path, _new_key_pem)
+    except InsecureFile as exc:
+        raise VapidKeyError(f"VAPID key: {exc}") from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -137,6 +99,12 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise VapidKeyError(f"VAPID key {path} is not a P-256 (prime256v1) key")
     return key
+
+
+def _new_key_pem() -> bytes:
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def public_key_b64(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> str:
@@ -312,8 +280,12 @@ class Sender:
     every request has a timeout. Safe to use from a thread pool.
     """
 
-    def __init__(self, signer: VapidSigner, *, timeout=(3.05, 10), pool: int = 32):
+    def __init__(self, signer: VapidSigner, *, timeout=(3.05, 10), pool: int = 32,
+                 trusted_origins=frozenset()):
         self.signer = signer
+        # Origins configured on purpose (tests, a private push service) may be
+        # non-public addresses; every other connection must reach a public one.
+        self.trusted_origins = trusted_origins
         self.timeout = timeout
         self.pool = pool
         self._sessions: dict[str, requests.Session] = {}
@@ -406,7 +378,8 @@ class Sender:
                 # would also be written from many threads.
                 session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
                 session.headers["User-Agent"] = "unknot-push/1"
-                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool, max_retries=0)
+                adapter_class = HTTPAdapter if origin in self.trusted_origins else PublicOnlyAdapter
+                adapter = adapter_class(pool_connections=1, pool_maxsize=self.pool, max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 self._sessions[origin] = session

@@ -16,10 +16,11 @@ class PushChannel:
 
 def init_app(app):
     key = load_or_create_vapid_key(app.config["VAPID_PRIVATE_KEY"])
+    allowed = AllowList.parse(app.config["PUSH_ALLOWED_ORIGINS"])
     app.extensions["unknot_push"] = PushChannel(
         public_key=public_key_b64(key),
-        sender=Sender(VapidSigner(key, app.config["VAPID_SUBJECT"])),
-        allowed=AllowList.parse(app.config["PUSH_ALLOWED_ORIGINS"]),
+        sender=Sender(VapidSigner(key, app.config["VAPID_SUBJECT"]), trusted_origins=allowed.private_ok),
+        allowed=allowed,
     )
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from .plan import parse_hhmm, time_in_quiet, time_in_window
 
 __all__ = ["KINDS", "SEARCH_DAYS", "in_quiet", "local_date", "next_due", "upcoming", "snooze_until",
-           "quiet_starts_after", "deliver_by"]
+           "quiet_starts_after", "deliver_by", "next_live_due"]
 
 UTC = timezone.utc
 KINDS = ("hydration", "stretch")
@@ -103,6 +103,21 @@ def deliver_by(plan: dict, kind: str, due: datetime) -> datetime:
     if kind in KINDS:
         limits.append(next_due(plan, kind, due))
     return min(limit for limit in limits if limit is not None)
+
+
+def next_live_due(plan: dict, kind: str, after: datetime, now: datetime, *,
+                  glasses_today: int = 0) -> datetime | None:
+    """The first due time after `after` still worth delivering at `now`.
+
+    Occurrences whose deliver_by has passed are skipped, so however long the
+    sender was down, it ends with at most one catch-up per kind. Anything due
+    before now - MAX_TTL has expired, which bounds the walk.
+    """
+    moment = max(after, now - MAX_TTL - timedelta(seconds=1))
+    due = next_due(plan, kind, moment, glasses_today=glasses_today)
+    while due is not None and due <= now and deliver_by(plan, kind, due) <= now:
+        due = next_due(plan, kind, due, glasses_today=glasses_today)
+    return due
 
 
 # -- the two kinds ------------------------------------------------------------

@@ -1,0 +1,270 @@
+"""Hostile endpoints, headers, secrets and limits: each check here fails
+without the code it covers."""
+import os
+import socket
+import stat
+
+import pytest
+
+from tests.pushservice import PushService
+from webapp import create_app
+from webapp.endpoints import AllowList, EndpointError, check_endpoint
+from webapp.netguard import is_public
+from webapp.push import Sender, VapidKeyError, VapidSigner, load_or_create_vapid_key
+
+HOSTILE = [
+    "https://10.0.0.1/push",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://localhost/push",
+    "https://[::1]/push",
+    "https://fcm.googleapis.com.evil.example/fcm/send/x",
+    "https://evil.example/?x.push.apple.com/",
+    "https://evil.example/#fcm.googleapis.com",
+    "https://user@fcm.googleapis.com/fcm/send/x",
+    "https://user:secret@fcm.googleapis.com/fcm/send/x",
+    "https://fcm.googleapis.com@evil.example/x",
+    "https://2130706433/push",
+    "https://0x7f000001/push",
+    "https://0177.0.0.1/push",
+    "https://127.1/push",
+    "https://0.0.0.0/push",
+    "https://[::ffff:127.0.0.1]/push",
+    "https://[fe80::1%25eth0]/push",
+    "http://fcm.googleapis.com/fcm/send/x",
+    "https://fcm.googleapis.com:8443/fcm/send/x",
+    "https://evilgoogleapis.com/x",
+    "https://push.apple.com.evil.example/x",
+    "https://%66cm.googleapis.com/x",
+    "https://fcm.googleapis.com\u3002evil.example/x",
+    "https://web.push.apple.com\\@evil.example/x",
+    "https://fcm.googleapis.com/x\r\nHost: evil.example",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "gopher://fcm.googleapis.com/x",
+    "//fcm.googleapis.com/x",
+    "https://" + "a" * 2050 + ".googleapis.com/x",
+]
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Record (and refuse) any name lookup or connection made meanwhile."""
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise OSError("network use during a test that must not use it")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", lambda self, *a: refuse(*a))
+    return calls
+
+
+def test_hostile_endpoints_are_refused_and_never_contacted(make_app, no_network):
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    good_keys = PushService().make_subscription()["keys"]
+    for endpoint in HOSTILE:
+        response = client.post("/api/subscriptions", json={
+            "subscription": {"endpoint": endpoint, "keys": good_keys}, "timezone": "UTC"})
+        assert response.status_code == 400, endpoint
+        assert response.json["error"] == "endpoint_not_allowed", endpoint
+        assert response.json["message"]
+    assert no_network == []
+
+
+def test_default_push_services_are_accepted():
+    allowed = AllowList.parse(create_app.__globals__["Defaults"].PUSH_ALLOWED_ORIGINS)
+    for endpoint in ["https://fcm.googleapis.com/fcm/send/abc:def",
+                     "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
+                     "https://web.push.apple.com/QGuQy",
+                     "https://wns2-par02p.notify.windows.com/w/?token=AwYAAAB"]:
+        assert check_endpoint(endpoint, allowed).startswith("https://")
+    with pytest.raises(EndpointError):
+        check_endpoint("https://api.push.apple.com.evil/x", allowed)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.169.254",
+                                     "100.64.0.1", "224.0.0.1", "0.0.0.0", "::1", "fc00::1", "fe80::1",
+                                     "::ffff:10.0.0.1", "2002:a00:1::", "64:ff9b::a00:1", "ff02::1"])
+def test_non_public_addresses(address):
+    assert not is_public(address)
+
+
+def test_public_addresses():
+    assert is_public("8.8.8.8") and is_public("2001:4860:4860::8888")
+
+
+def test_a_name_that_resolves_to_a_private_address_is_never_connected(monkeypatch):
+    """DNS may say anything: the connection itself refuses non-public addresses."""
+    with PushService() as service:
+        real = socket.getaddrinfo
+
+        def lying_dns(host, port, *args, **kwargs):
+            if host == "push.example.com":
+                return real("127.0.0.1", port, *args, **kwargs)
+            return real(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", lying_dns)
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        sender = Sender(VapidSigner(ec.generate_private_key(ec.SECP256R1()), "mailto:t@unknot.app"))
+        sub = service.make_subscription()
+        sub["endpoint"] = sub["endpoint"].replace("127.0.0.1", "push.example.com")
+        result = sender.send(sub, b"{}", ttl=60, urgency="normal", topic="t")
+        sender.close()
+    assert (result.status, result.outcome) == (None, "retry")
+    assert service.hits == 0
+
+
+def test_proxy_environment_is_ignored(monkeypatch):
+    with PushService() as service, PushService() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.origin)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.origin)
+        monkeypatch.setenv("ALL_PROXY", proxy.origin)
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        sender = Sender(VapidSigner(key, "mailto:t@unknot.app"), trusted_origins={service.origin})
+        result = sender.send(service.make_subscription(), b"{}", ttl=60, urgency="normal", topic="t")
+        sender.close()
+    assert result.outcome == "ok"
+    assert proxy.hits == 0 and service.hits == 1
+
+
+def test_security_headers_on_every_response(client):
+    for path in ["/", "/guide/calf", "/guide/nope", "/sw.js", "/manifest.webmanifest",
+                 "/api/push/public-key", "/api/nope", "/static/css/app.css"]:
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert "camera=()" in headers["Permissions-Policy"]
+        assert "Strict-Transport-Security" not in headers
+
+
+def test_hsts_over_https(client):
+    response = client.get("/", base_url="https://unknot.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_pages_need_no_inline_code(client):
+    import re
+
+    for path in ["/", "/guide/calf", "/routine/bedtime", "/prevent", "/seek-care", "/about",
+                 "/cramps", "/reminders", "/diary", "/guide/nope"]:
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\sstyle=", html), path
+        assert not re.search(r"\son[a-z]+=", html), path
+        assert "<style" not in html, path
+
+
+def test_vapid_key_with_wide_mode_is_refused(tmp_path):
+    path = tmp_path / "vapid.pem"
+    load_or_create_vapid_key(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.chmod(path, 0o644)
+    with pytest.raises(VapidKeyError):
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite",
+                    "VAPID_PRIVATE_KEY": str(path)})
+
+
+def test_vapid_key_is_never_served(client, app):
+    from pathlib import Path
+
+    pem = Path(app.config["VAPID_PRIVATE_KEY"]).read_text()
+    body = pem.splitlines()[1]
+    for path in ["/static/../instance/vapid.pem", "/instance/vapid.pem", "/vapid.pem"]:
+        assert body not in client.get(path).get_data(as_text=True)
+
+
+def test_production_needs_a_secret_key(tmp_path, monkeypatch):
+    base = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite", "VAPID_PRIVATE_KEY": str(tmp_path / "k.pem"),
+            "SCHEDULER": "off", "PRODUCTION": True}
+    with pytest.raises(RuntimeError, match="UNKNOT_SECRET_KEY"):
+        create_app(base)
+    assert create_app({**base, "SECRET_KEY": "x" * 32}).secret_key == "x" * 32
+
+
+def test_secret_key_made_once_for_the_embedded_default(tmp_path):
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite", "VAPID_PRIVATE_KEY": str(tmp_path / "k.pem"),
+              "SCHEDULER": "off"}
+    first = create_app(config)
+    second = create_app(config)
+    assert first.secret_key and first.secret_key == second.secret_key
+    key_file = os.path.join(first.instance_path, "secret_key")
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+
+
+def test_rate_limit_answers_429_json(subscribe):
+    _, token = subscribe()
+    statuses = [subscribe.client.post("/api/reminders/test", headers={"Authorization": f"Bearer {token}"})
+                for _ in range(4)]
+    assert [r.status_code for r in statuses] == [202, 202, 202, 429]
+    limited = statuses[-1]
+    assert limited.json["error"] == "too_many_requests" and limited.json["message"]
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_tokens_are_stored_only_as_hashes(subscribe, push_app):
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.models import Subscription
+
+    _, token = subscribe()
+    with push_app.app_context():
+        stored = db.session.scalar(select(Subscription.token_hash))
+    assert token not in stored and len(stored) == 64
+
+
+def test_forget_inactive_deletes_silent_subscriptions_and_old_logs(subscribe, push_app, push_service, clock):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import func, select
+
+    from webapp import dispatch
+    from webapp.db import db
+    from webapp.models import Delivery, Subscription
+
+    subscribe("UTC")
+    silent, _ = subscribe("UTC")
+    push_service.respond(400, subscription=silent)  # this device is never reached
+    clock.set(datetime(2026, 3, 2, 14, 0, 1, tzinfo=timezone.utc))
+    with push_app.app_context():
+        dispatch.run_pass(push_app)
+    clock.advance(timedelta(days=61))
+    with push_app.app_context():
+        dispatch.run_pass(push_app)
+    result = push_app.test_cli_runner().invoke(args=["forget-inactive"])
+    assert result.exit_code == 0, result.output
+    assert "subscriptions=1 deliveries=2" in result.output
+    with push_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Subscription)) == 1
+        sent = db.session.scalars(select(Delivery.sent_at)).all()
+    assert sent and all(moment > clock() - timedelta(days=30) for moment in sent)
+
+
+def test_delivery_log_never_keeps_the_endpoint(subscribe, push_app, push_service, clock):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from webapp import dispatch
+    from webapp.db import db
+    from webapp.models import Delivery
+
+    sub, _ = subscribe("UTC")
+    clock.set(datetime(2026, 3, 2, 14, 0, 1, tzinfo=timezone.utc))
+    with push_app.app_context():
+        dispatch.run_pass(push_app)
+        rows = db.session.execute(select(Delivery)).scalars().all()
+    assert rows
+    path = sub["endpoint"].split("/push/")[1]
+    for row in rows:
+        assert path not in f"{row.service} {row.error}"
+        assert row.service == push_service.origin
