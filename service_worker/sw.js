@@ -41,9 +41,12 @@ async function deleteUnexpectedCaches() {
   await Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name)));
 }
 
-/* Static files are named by their hash: a cached copy is always right. */
+/* Static files are named by their hash: a cached copy is always right. A
+   module imported by a plain relative path ("./kv.js") is asked for without
+   the hash; the copy precached with this version's hash is the right one. */
 async function cacheFirst(request) {
-  const cached = await caches.match(request, { cacheName: CACHE });
+  const cached = (await caches.match(request, { cacheName: CACHE })) ||
+    (await caches.match(request, { cacheName: CACHE, ignoreSearch: true }));
   if (cached) return cached;
   const response = await fetch(request);
   if (response.ok) {

@@ -1,9 +1,64 @@
-"""Fixtures in the style of Flask's tutorial: ``app``, ``client``, ``runner``."""
+"""Fixtures in the style of Flask's tutorial: ``app``, ``client``, ``runner``.
+
+Every test that makes an app runs twice, on SQLite and on PostgreSQL (the
+``storage`` fixture; browser tests run on SQLite only). Each PostgreSQL run
+gets a fresh schema, dropped afterwards. PostgreSQL runs are skipped when no
+server can be reached or started, unless ``UNKNOT_REQUIRE_POSTGRES=1`` (set
+by .ci/run), where they fail instead.
+"""
+import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
 
+from tests import pgserver
 from webapp import create_app
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    if "storage" in metafunc.fixturenames and not any(
+        m.name == "parametrize" and "storage" in str(m.args[0]) for m in metafunc.definition.iter_markers()
+    ):
+        if "/tests/browser/" in str(metafunc.definition.fspath).replace(os.sep, "/"):
+            return  # browser tests: SQLite only (the storage fixture's default), names unchanged
+        metafunc.parametrize("storage", list(BACKENDS), indirect=True)
+
+
+@dataclass
+class Storage:
+    backend: str  # "sqlite" | "postgresql"
+    url: str
+    schema: str | None = None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A reachable PostgreSQL server's URL (see tests/pgserver.py)."""
+    url, how = pgserver.server_url()
+    if url is None:
+        if os.environ.get("UNKNOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required: {how}")
+        pytest.skip(f"PostgreSQL tests skipped: {how}")
+    return url
+
+
+@pytest.fixture
+def storage(request, tmp_path):
+    """Where this test's app keeps its data: a SQLite file, or a fresh
+    PostgreSQL schema (dropped at teardown)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield Storage("sqlite", f"sqlite:///{tmp_path / 'test.sqlite'}")
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema, url = pgserver.fresh_schema(base)
+    try:
+        yield Storage("postgresql", url, schema)
+    finally:
+        pgserver.drop_schema(base, schema)
 
 
 class FakeClock:
@@ -28,20 +83,29 @@ def clock():
 
 
 @pytest.fixture
-def make_app(tmp_path, clock):
+def make_app(tmp_path, clock, storage):
+    made = []
+
     def make(**overrides):
         config = {
             "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite'}",
+            "DATABASE_URL": storage.url,
             "VAPID_PRIVATE_KEY": str(tmp_path / "vapid.pem"),
             "VAPID_SUBJECT": "mailto:test@unknot.app",
             "SCHEDULER": "off",
             "CLOCK": clock,
         }
         config.update(overrides)
-        return create_app(config)
+        app = create_app(config)
+        made.append((app, app.extensions["unknot_db"].engine))
+        return app
 
-    return make
+    yield make
+    from webapp import dispatch
+
+    for app, engine in made:  # no threads, sockets or database connections outlive the test
+        dispatch.close(app)
+        engine.dispose()
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for pushservice
 
 from pushservice import PushService  # noqa: E402
+from webapp.fanout import Fanout  # noqa: E402
 from webapp.push import (  # noqa: E402
     MAX_PAYLOAD,
     PayloadTooLarge,
-    Sender,
     VapidKeyError,
     VapidSigner,
     encode_payload,
@@ -70,10 +70,16 @@ class Loopback:
 LOOPBACK = Loopback()
 
 
+def make_sender(signer, **kw):
+    return Fanout(signer, **{"connect_timeout": 2, "read_timeout": 2, "threads": 4,
+                             "trusted_origins": LOOPBACK, **kw})
+
+
 @pytest.fixture
 def sender(signer):
-    with Sender(signer, timeout=(2, 2), trusted_origins=LOOPBACK) as s:
-        yield s
+    s = make_sender(signer)
+    yield s
+    s.close()
 
 
 @pytest.fixture
@@ -84,7 +90,9 @@ def svc():
 
 def send(sender, sub, data=None, **kw):
     kw = {"ttl": 600, "urgency": "normal", "topic": topic_for("hydration"), **kw}
-    return sender.send(sub, payload() if data is None else data, **kw)
+    keys = sub.get("keys", {})
+    return sender.send(sub["endpoint"], keys.get("p256dh"), keys.get("auth"),
+                       payload() if data is None else data, **kw)
 
 
 # -- accepted messages ----------------------------------------------------------
@@ -137,7 +145,7 @@ def test_the_service_refuses_what_a_real_one_would(svc):
     sub = svc.make_subscription()
     good = {"Authorization": signed(), "TTL": "60", "Urgency": "normal", "Topic": "t",
             "Content-Encoding": "aes128gcm"}
-    body = encrypt(sub["keys"], b"{}")
+    body = encrypt(sub["keys"]["p256dh"], sub["keys"]["auth"], b"{}")
     cases = [
         ({"Authorization": None}, body, 401),
         ({"Authorization": signed(now=time.time() - 13 * 3600)}, body, 401),  # expired
@@ -148,7 +156,7 @@ def test_the_service_refuses_what_a_real_one_would(svc):
         ({"Urgency": "asap"}, body, 400),
         ({"Topic": "x" * 33}, body, 400),
         ({"Content-Encoding": "aesgcm"}, body, 400),
-        ({}, encrypt(svc.make_subscription()["keys"], b"{}"), 400),  # for another subscription
+        ({}, encrypt(*svc.make_subscription()["keys"].values(), b"{}"), 400),  # for another subscription
         ({}, b"\0" * 5000, 413),
     ]
     for change, data, status in cases:
@@ -166,8 +174,7 @@ def test_server_bound_to_our_key_accepts_us_and_refuses_another_key(sender, key)
     with PushService(expected_key=public_key_b64(key)) as svc:
         sub = svc.make_subscription()
         assert send(sender, sub).outcome == "ok"
-        stranger = Sender(VapidSigner(ec.generate_private_key(ec.SECP256R1()), SUBJECT),
-                          trusted_origins=LOOPBACK)
+        stranger = make_sender(VapidSigner(ec.generate_private_key(ec.SECP256R1()), SUBJECT))
         try:
             result = send(stranger, sub)
         finally:
@@ -291,9 +298,12 @@ def test_a_redirect_is_dropped_and_never_followed(sender):
 
 def test_a_hanging_service_is_a_retry_within_the_timeout(signer, svc):
     svc.respond("hang", seconds=5)
-    with Sender(signer, timeout=(1, 0.5), trusted_origins=LOOPBACK) as sender:
+    sender = make_sender(signer, connect_timeout=1, read_timeout=0.5)
+    try:
         started = time.monotonic()
         result = send(sender, svc.make_subscription())
+    finally:
+        sender.close()
     assert (result.status, result.outcome) == (None, "retry")
     assert "timeout" in result.error
     assert time.monotonic() - started < 3
@@ -340,7 +350,9 @@ def test_concurrent_sends_from_a_thread_pool(sender):
         assert {r.outcome for r in results} == {"ok"}
         msgs = a.wait_for(30) + b.wait_for(30)
         assert len({m.token for m in msgs}) == 2  # one signature per audience
-        assert len(sender._sessions) == 2
+        # Keep-alive connections, one per thread and push-service origin.
+        assert {conn.host for conn in sender._all} == {"127.0.0.1"}
+        assert len(sender._all) <= 2 * 8
 
 
 # -- argument checks -------------------------------------------------------------------
@@ -368,13 +380,13 @@ def test_payload_limit_is_exactly_one_4096_byte_record(sender, svc):
     with pytest.raises(PayloadTooLarge):
         payload(body="x" * (MAX_PAYLOAD - base + 1))
     with pytest.raises(PayloadTooLarge):
-        encrypt(svc.make_subscription()["keys"], b"x" * (MAX_PAYLOAD + 1))
+        encrypt(*svc.make_subscription()["keys"].values(), b"x" * (MAX_PAYLOAD + 1))
 
 
 def test_encrypted_body_is_4096_bytes_at_most_and_fresh_each_time(svc):
     keys = svc.make_subscription()["keys"]
-    assert len(encrypt(keys, b"x" * MAX_PAYLOAD)) == 4096
-    one, two = encrypt(keys, b"same"), encrypt(keys, b"same")
+    assert len(encrypt(*keys.values(), b"x" * MAX_PAYLOAD)) == 4096
+    one, two = encrypt(*keys.values(), b"same"), encrypt(*keys.values(), b"same")
     assert one[:16] != two[:16]  # salt
     assert one[21:86] != two[21:86]  # ephemeral key
 

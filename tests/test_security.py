@@ -10,7 +10,8 @@ from tests.pushservice import PushService
 from webapp import create_app
 from webapp.endpoints import AllowList, EndpointError, check_endpoint
 from webapp.netguard import is_public
-from webapp.push import Sender, VapidKeyError, VapidSigner, load_or_create_vapid_key
+from webapp.fanout import Fanout
+from webapp.push import VapidKeyError, VapidSigner, load_or_create_vapid_key
 
 HOSTILE = [
     "https://10.0.0.1/push",
@@ -108,12 +109,13 @@ def test_a_name_that_resolves_to_a_private_address_is_never_connected(monkeypatc
         monkeypatch.setattr(socket, "getaddrinfo", lying_dns)
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        sender = Sender(VapidSigner(ec.generate_private_key(ec.SECP256R1()), "mailto:t@unknot.app"))
+        sender = Fanout(VapidSigner(ec.generate_private_key(ec.SECP256R1()), "mailto:t@unknot.app"))
         sub = service.make_subscription()
-        sub["endpoint"] = sub["endpoint"].replace("127.0.0.1", "push.example.com")
-        result = sender.send(sub, b"{}", ttl=60, urgency="normal", topic="t")
+        endpoint = sub["endpoint"].replace("127.0.0.1", "push.example.com")
+        result = sender.send(endpoint, *sub["keys"].values(), b"{}", ttl=60, urgency="normal", topic="t")
         sender.close()
-    assert (result.status, result.outcome) == (None, "retry")
+    assert (result.status, result.outcome) == (None, "drop")
+    assert "not a public address" in result.error
     assert service.hits == 0
 
 
@@ -125,8 +127,9 @@ def test_proxy_environment_is_ignored(monkeypatch):
         from cryptography.hazmat.primitives.asymmetric import ec
 
         key = ec.generate_private_key(ec.SECP256R1())
-        sender = Sender(VapidSigner(key, "mailto:t@unknot.app"), trusted_origins={service.origin})
-        result = sender.send(service.make_subscription(), b"{}", ttl=60, urgency="normal", topic="t")
+        sender = Fanout(VapidSigner(key, "mailto:t@unknot.app"), trusted_origins={service.origin})
+        sub = service.make_subscription()
+        result = sender.send(sub["endpoint"], *sub["keys"].values(), b"{}", ttl=60, urgency="normal", topic="t")
         sender.close()
     assert result.outcome == "ok"
     assert proxy.hits == 0 and service.hits == 1
@@ -268,3 +271,13 @@ def test_delivery_log_never_keeps_the_endpoint(subscribe, push_app, push_service
     for row in rows:
         assert path not in f"{row.service} {row.error}"
         assert row.service == push_service.origin
+
+
+def test_behind_a_trusted_proxy_the_client_address_and_https_are_seen(make_app):
+    app = make_app(TRUSTED_PROXIES=1)
+    client = app.test_client()
+    response = client.get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    # Without the setting, the forwarded headers are not believed.
+    plain = make_app().test_client().get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in plain.headers

@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Defaults
 from .private_files import load_or_create
@@ -33,8 +34,12 @@ def create_app(test_config=None):
     )
 
     app.secret_key = _secret_key(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import api, assets, cli, compress, errors, limits, migrate, pages, pushing, scheduler, security
+    from . import (api, assets, cli, compress, errors, health, limits, migrate, pages, pushing,
+                   scheduler, security)
     from .db import db
 
     db.init_app(app)
@@ -49,6 +54,7 @@ def create_app(test_config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(migrate.bp)
     cli.init_app(app)
+    health.init_app(app)
     scheduler.init_app(app)
     return app
 

@@ -13,7 +13,7 @@ bp = Blueprint("reminders", __name__, cli_group="reminders")
 def dispatch_command():
     """Send everything due now once, print counts, exit."""
     counts = dispatch.run_pass(current_app._get_current_object())
-    click.echo(" ".join(f"{k}={counts.get(k, 0)}" for k in ("ok", "retry", "gone", "drop", "skipped")))
+    click.echo(" ".join(f"{k}={counts.get(k, 0)}" for k in ("ok", "retry", "gone", "drop", "skipped", "deferred")))
 
 
 @bp.cli.command("worker")

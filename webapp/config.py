@@ -26,4 +26,7 @@ class Defaults:
     # when PRODUCTION is true (UNKNOT_PRODUCTION=true, UNKNOT_SECRET_KEY=...).
     SECRET_KEY = None
     PRODUCTION = False
+    # How many reverse proxies (e.g. nginx) stand in front: their
+    # X-Forwarded-For/-Proto then give the client's address (rate limits) and https (HSTS).
+    TRUSTED_PROXIES = 0
     SEND_FILE_MAX_AGE_DEFAULT = 0

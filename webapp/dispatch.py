@@ -1,30 +1,86 @@
 """One dispatch pass: claim what is due, send it concurrently, store the
-next due time of each kind. Safe to run in many processes at once: rows are
-claimed with a lease in one UPDATE ... RETURNING (with SKIP LOCKED on
-PostgreSQL), so no two dispatchers send the same occurrence."""
+next due time of each kind.
+
+Safe to run in any number of processes against one database:
+
+- **Claim** (one short transaction per batch): one UPDATE ... RETURNING
+  stamps up to ``batch`` due, unclaimed rows with a lease (``lease_until``)
+  and this batch's random claim token (``claim``). On PostgreSQL the rows
+  are picked with ``FOR UPDATE SKIP LOCKED``, so concurrent workers take
+  different rows without waiting for each other; SQLite has one writer at
+  a time anyway.
+- **Send** (no transaction open): on a pool of threads with keep-alive
+  connections (webapp.fanout). No send starts after the pass deadline or
+  after half the lease, so a send always ends (connect + read timeouts)
+  well before another worker may take the row over.
+- **Apply** (one short transaction per batch): every result is written
+  with executemany statements whose WHERE includes the claim token: if the
+  lease ran out and another worker took the row over, or the user changed
+  the plan meanwhile (reminders.set_due clears the claim), this pass's
+  result is dropped instead of overwriting theirs.
+
+A worker that dies (SIGKILL, power loss) leaves its rows claimed until the
+lease ends; then the next pass takes them over and sends the same
+occurrence (same ``occurrence`` number, same Topic header, so the push
+service replaces a copy that might still be on its way): nothing is lost,
+and at most the messages that were in flight go out twice.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Text, bindparam, cast, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import clock, content, schedule
 from .db import db
-from .models import Delivery, DueReminder, Subscription, WaterLog
+from .fanout import Fanout
+from .models import Delivery, DueReminder, Heartbeat, Subscription, UTCDateTime, WaterLog
 from .payloads import URGENCY, next_tip, reminder_payload
 from .push import encode_payload, origin_of, topic_for
 from .pushing import channel
-from .reminders import KINDS
 
-LEASE = timedelta(seconds=90)
-BATCH = 500
-MAX_BATCHES = 100
-SEND_THREADS = 32
+log = logging.getLogger(__name__)
+
+# Defaults; each can be set as UNKNOT_<NAME> (e.g. UNKNOT_DISPATCH_LEASE_SECONDS=120).
+DEFAULTS = {
+    "DISPATCH_LEASE_SECONDS": 120.0,  # a claim older than this is taken over
+    "DISPATCH_PASS_SECONDS": 45.0,  # no send starts later than this into a pass
+    "DISPATCH_BATCH": 500,  # rows per claim
+    "SEND_THREADS": 64,  # concurrent sends (I/O bound: many more than cores)
+    # Sender processes for one dispatcher (0: threads in this process only). Use
+    # about one per spare core when a single dispatcher must send fast; with
+    # several workers (one per core) leave it at 0.
+    "SEND_PROCESSES": 0,
+    "PUSH_CONNECT_TIMEOUT": 3.05,
+    "PUSH_READ_TIMEOUT": 10.0,
+}
+BATCH = DEFAULTS["DISPATCH_BATCH"]
+MAX_BATCHES = 200
 MAX_BACKOFF = timedelta(hours=1)
 EPSILON = timedelta(microseconds=1)
 # A retry never comes back within the same pass.
 MIN_RETRY = timedelta(seconds=10)
+# A transaction that meets a busy/locked database is tried this many times.
+DB_ATTEMPTS = 6
+
+T = DueReminder.__table__
+
+
+def setting(app, name):
+    value = app.config.get(name)
+    return DEFAULTS[name] if value is None else type(DEFAULTS[name])(value)
 
 
 @dataclass
@@ -37,69 +93,209 @@ class Job:
     retry_after: float | None = None
     elapsed: float = 0.0
     tip: int | None = None
+    started: bool = False
 
 
-def claim(session, now, limit):
-    """Lease up to ``limit`` due rows to this pass and return them."""
-    free = or_(DueReminder.lease_until.is_(None), DueReminder.lease_until < now)
-    due = (
-        select(DueReminder.subscription_id, DueReminder.kind)
-        .where(DueReminder.due_at <= now, free)
-        .order_by(DueReminder.due_at)
+# -- claim ----------------------------------------------------------------------
+
+def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -> list[Job]:
+    """Lease up to ``limit`` due, unclaimed rows to ``token``; return them
+    (oldest due first) with their subscriptions."""
+    free = or_(T.c.lease_until.is_(None), T.c.lease_until < now)
+    picked = (
+        select(T.c.subscription_id, T.c.kind)
+        .where(T.c.due_at <= now, free)
+        .order_by(T.c.due_at)
         .limit(limit)
     )
     if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    rows = session.execute(
-        update(DueReminder)
-        .where(tuple_(DueReminder.subscription_id, DueReminder.kind).in_(due), free)
-        .values(lease_until=now + LEASE)
-        .returning(*DueReminder.__table__.c)
-        .execution_options(synchronize_session=False)
-    ).mappings().all()
+        picked = picked.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+    else:
+        picked = picked.cte("picked")
+    result = session.execute(
+        update(T)
+        .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind)
+        .values(lease_until=now + lease, claim=token)
+        .returning(*T.c)
+    )
+    names = tuple(result.keys())
+    rows = [dict(zip(names, r)) for r in result.all()]
     if not rows:
         return []
-    ids = {r["subscription_id"] for r in rows}
-    subs = {
-        s["id"]: s
-        for s in session.execute(
-            select(*Subscription.__table__.c).where(Subscription.id.in_(ids))
-        ).mappings()
-    }
-    return [Job(row=dict(r), sub=dict(subs[r["subscription_id"]])) for r in rows]
-
-
-def _send(app, job, now, tips):
-    try:
-        return _send_one(app, job, now, tips)
-    except Exception as e:  # one bad subscription must not stop the pass
-        app.logger.warning("push to %s failed: %s", origin_of(job.sub["endpoint"]), type(e).__name__)
-        job.outcome, job.error = "drop", type(e).__name__
-        return job
-
-
-def _send_one(app, job, now, tips):
-    row, sub = job.row, job.sub
-    if row["kind"] != "test" and (
-        schedule.in_quiet(sub["plan"], now) or (row["expires_at"] and now >= row["expires_at"])
-    ):
-        job.outcome, job.error = "skipped", "quiet hours" if schedule.in_quiet(sub["plan"], now) else "expired"
-        return job
-    if row["kind"] != "test":
-        job.tip = next_tip(row["last_tip"], len(tips[row["kind"]]))
-    data = encode_payload(**reminder_payload(row["kind"], tips, job.tip))
-    ttl = max(1, int((row["expires_at"] - now).total_seconds())) if row["expires_at"] else 3600
-    result = channel(app).sender.send(
-        {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}},
-        data, ttl=ttl, urgency=URGENCY[row["kind"]], topic=topic_for(row["kind"]),
+    # Plans come as text and are parsed once per distinct plan: many people
+    # share one, and the text doubles as a key for the schedule memo.
+    S = Subscription.__table__
+    result = session.execute(
+        select(S.c.id, S.c.endpoint, S.c.p256dh, S.c.auth, cast(S.c.plan, Text).label("plan_key"))
+        .where(S.c.id.in_({r["subscription_id"] for r in rows}))
     )
-    job.outcome, job.status, job.error = result.outcome, result.status, result.error
-    job.retry_after, job.elapsed = result.retry_after, result.elapsed
-    return job
+    names, plans, subs = tuple(result.keys()), {}, {}
+    for r in result.all():
+        sub = dict(zip(names, r))
+        plan = plans.get(sub["plan_key"])
+        if plan is None:
+            plan = plans[sub["plan_key"]] = json.loads(sub["plan_key"])
+        sub["plan"] = plan
+        subs[sub["id"]] = sub
+    jobs = [Job(row=r, sub=subs[r["subscription_id"]]) for r in rows if r["subscription_id"] in subs]
+    jobs.sort(key=lambda j: j.row["due_at"])
+    return jobs
 
 
-def _glasses(session, jobs, now):
-    """Glasses logged today, local to each subscription, in one query."""
+# -- send -----------------------------------------------------------------------
+
+class _Sending:
+    """What the send threads share during one pass."""
+
+    def __init__(self, app, now, tips):
+        self.app = app
+        self.now = now
+        self.tips = tips
+        self.fanout = fanout(app)
+        self._payloads = {}
+
+    def payload(self, kind, tip):
+        data = self._payloads.get((kind, tip))
+        if data is None:
+            data = self._payloads[(kind, tip)] = encode_payload(**reminder_payload(kind, self.tips, tip))
+        return data
+
+    def __call__(self, job):
+        job.started = True
+        try:
+            message = self.prepare(job)
+            if message is not None:
+                self.record(job, self.fanout.send(*message[:4], ttl=message[4], urgency=message[5],
+                                                  topic=message[6]))
+        except Exception as e:  # one bad subscription must not stop the pass
+            self.failed(job, e)
+
+    def prepare(self, job):
+        """The message for a job (endpoint, p256dh, auth, data, ttl, urgency,
+        topic), or None when it is not to be sent (quiet hours, expired)."""
+        row, sub, now = job.row, job.sub, self.now
+        kind = row["kind"]
+        if kind != "test":
+            if schedule.in_quiet(sub["plan"], now):
+                job.outcome, job.error = "skipped", "quiet hours"
+                return None
+            if row["expires_at"] and now >= row["expires_at"]:
+                job.outcome, job.error = "skipped", "expired"
+                return None
+            job.tip = next_tip(row["last_tip"], len(self.tips[kind]))
+        elif row["expires_at"] and now >= row["expires_at"]:
+            job.outcome, job.error = "skipped", "expired"
+            return None
+        ttl = max(1, int((row["expires_at"] - now).total_seconds())) if row["expires_at"] else 3600
+        return (sub["endpoint"], sub["p256dh"], sub["auth"], self.payload(kind, job.tip), ttl,
+                URGENCY[kind], _topic(kind))
+
+    @staticmethod
+    def record(job, result):
+        job.outcome, job.status, job.error = result.outcome, result.status, result.error
+        job.retry_after, job.elapsed = result.retry_after, result.elapsed
+
+    @staticmethod
+    def failed(job, e):
+        log.warning("push to %s failed: %s", _service(job.sub["endpoint"]), type(e).__name__)
+        job.outcome, job.error = "drop", type(e).__name__
+
+    def send_in_processes(self, jobs, processes, until):
+        """Prepare here, encrypt and send in the sender processes."""
+        ready, messages = [], []
+        for job in jobs:
+            try:
+                message = self.prepare(job)
+            except Exception as e:
+                job.started = True
+                self.failed(job, e)
+                continue
+            if message is None:
+                job.started = True
+            else:
+                ready.append(job)
+                messages.append(message)
+        for job, result in zip(ready, processes.send_many(messages, until)):
+            if result is not None:  # None: not started before the deadline
+                job.started = True
+                self.record(job, result)
+
+
+@functools.lru_cache(maxsize=16)
+def _topic(kind):
+    return topic_for(kind)
+
+
+_fanouts_lock = threading.Lock()
+
+
+def _per_process(app, name, make):
+    """``app.extensions[name]``, made by ``make()`` once per process: a forked
+    child must not share its parent's threads, sockets or pipes."""
+    current = app.extensions.get(name)
+    if current is None or current[0] != os.getpid():
+        with _fanouts_lock:
+            current = app.extensions.get(name)
+            if current is None or current[0] != os.getpid():
+                app.extensions[name] = current = (os.getpid(), make())
+    return current[1]
+
+
+def _sender_options(app):
+    return {
+        "threads": setting(app, "SEND_THREADS"),
+        "connect_timeout": setting(app, "PUSH_CONNECT_TIMEOUT"),
+        "read_timeout": setting(app, "PUSH_READ_TIMEOUT"),
+        "trusted_origins": channel(app).allowed.private_ok,
+    }
+
+
+def fanout(app) -> Fanout:
+    """This process's sender pool for ``app``."""
+    return _per_process(app, "unknot_fanout", lambda: Fanout(channel(app).signer, **_sender_options(app)))
+
+
+def processes(app):
+    """This process's sender processes for ``app``, or None (SEND_PROCESSES=0)."""
+    count = setting(app, "SEND_PROCESSES")
+    if count <= 0:
+        return None
+    from .fanout import ProcessFanout
+
+    return _per_process(app, "unknot_fanout_processes", lambda: ProcessFanout(
+        channel(app).signer, app.config["VAPID_PRIVATE_KEY"], processes=count, **_sender_options(app)))
+
+
+def close(app) -> None:
+    """Stop the sender pools of ``app`` (threads, processes, connections)."""
+    for name in ("unknot_fanout", "unknot_fanout_processes"):
+        current = app.extensions.pop(name, None)
+        if current is not None and current[0] == os.getpid():
+            current[1].close()
+
+
+# -- apply ----------------------------------------------------------------------
+
+_RESULT = (
+    update(T)
+    .where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
+           T.c.claim == bindparam("k_claim"))
+    .values(
+        due_at=bindparam("v_due_at", type_=UTCDateTime()),
+        attempts=bindparam("v_attempts"),
+        expires_at=bindparam("v_expires_at", type_=UTCDateTime()),
+        occurrence=bindparam("v_occurrence"),
+        last_tip=bindparam("v_last_tip"),
+        lease_until=None,
+        claim=None,
+    )
+)
+_FINISH = T.delete().where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
+                           T.c.claim == bindparam("k_claim"))
+
+
+def _glasses(session, jobs):
+    """Glasses logged per local day, for the hydration jobs, in one query."""
     ids = [j.sub["id"] for j in jobs if j.row["kind"] == "hydration"]
     if not ids:
         return {}
@@ -111,79 +307,206 @@ def _glasses(session, jobs, now):
     return {(sid, day): n for sid, day, n in counts}
 
 
-def _apply(session, jobs, now):
-    glasses = _glasses(session, jobs, now)
-    gone, finished, updates, log = set(), [], [], []
+def _result_row(row, token, **values):
+    new = {
+        "k_sid": row["subscription_id"], "k_kind": row["kind"], "k_claim": token,
+        "v_due_at": row["due_at"], "v_attempts": row["attempts"], "v_expires_at": row["expires_at"],
+        "v_occurrence": row["occurrence"], "v_last_tip": row["last_tip"],
+    }
+    new.update({f"v_{k}": v for k, v in values.items()})
+    return new
+
+
+class _Plans:
+    """The next due time and its deadline, computed once per distinct
+    (plan, kind, moment, glasses) in a batch: many people share a plan."""
+
+    def __init__(self):
+        self._memo = {}
+
+    def next(self, plan, plan_key, kind, after, now, glasses):
+        key = (plan_key, kind, after, now, glasses)
+        found = self._memo.get(key)
+        if found is None:
+            due = schedule.next_live_due(plan, kind, after, now, glasses_today=glasses)
+            found = self._memo[key] = (due, None if due is None else schedule.deliver_by(plan, kind, due))
+        return found
+
+
+def _apply(session, jobs, now, token):
+    """Write every job's result, for rows this batch still holds."""
+    glasses = _glasses(session, [j for j in jobs if j.started])
+    plans, services = _Plans(), {}
+    gone, finished, updates, log_rows = set(), [], [], []
     for job in jobs:
         row, sub, kind = job.row, job.sub, job.row["kind"]
+        if not job.started:  # the deadline came first: give the row back as it was
+            updates.append(_result_row(row, token))
+            continue
         if job.outcome != "skipped":
-            log.append({
-                "subscription_id": sub["id"], "kind": kind, "service": origin_of(sub["endpoint"]),
-                "due_at": row["due_at"], "sent_at": now, "status": job.status,
-                "outcome": job.outcome, "latency_ms": int((now - row["due_at"]).total_seconds() * 1000),
-                "error": job.error,
+            service = services.get(sub["endpoint"])
+            if service is None:
+                service = services[sub["endpoint"]] = _service(sub["endpoint"])
+            log_rows.append({
+                "subscription_id": sub["id"], "kind": kind, "service": service,
+                "due_at": row["due_at"], "occurrence": row["occurrence"], "sent_at": now,
+                "status": job.status, "outcome": job.outcome,
+                "latency_ms": int((now - row["due_at"]).total_seconds() * 1000), "error": job.error,
             })
         if job.outcome == "gone":
             gone.add(sub["id"])
             continue
         if job.outcome == "retry":
             wait = max(MIN_RETRY, timedelta(seconds=job.retry_after) if job.retry_after is not None
-                       else min(timedelta(seconds=30 * 2 ** row["attempts"]), MAX_BACKOFF))
+                       else min(timedelta(seconds=30 * 2 ** min(row["attempts"], 16)), MAX_BACKOFF))
             if row["expires_at"] is None or now + wait < row["expires_at"]:
-                updates.append({**_key(row), "due_at": now + wait, "attempts": row["attempts"] + 1,
-                                "lease_until": None})
+                updates.append(_result_row(row, token, due_at=now + wait, attempts=row["attempts"] + 1))
                 continue
+        key = {"k_sid": row["subscription_id"], "k_kind": kind, "k_claim": token}
         if kind == "test":
-            finished.append(_key(row))
+            finished.append(key)
             continue
         # A reminder that ran out of time gives way to the next one of its
-        # kind, which may itself be due already (one catch-up, not many).
+        # kind still worth sending, which may itself be due already: however
+        # long the outage, one catch-up per kind, not many.
         after = min(now, row["expires_at"] - EPSILON) if row["expires_at"] else now
         day = schedule.local_date(sub["plan"], after).isoformat()
-        due = schedule.next_due(sub["plan"], kind, after,
-                                glasses_today=glasses.get((sub["id"], day), 0))
+        due, deliver_by = plans.next(sub["plan"], sub["plan_key"], kind, after, now, glasses.get((sub["id"], day), 0))
         if due is None:
-            finished.append(_key(row))
+            finished.append(key)
             continue
-        sent = job.outcome == "ok"
-        updates.append({
-            **_key(row), "due_at": due, "attempts": 0, "lease_until": None,
-            "expires_at": schedule.deliver_by(sub["plan"], kind, due),
-            "occurrence": row["occurrence"] + 1,
-            "last_tip": job.tip if sent else row["last_tip"],
-        })
+        updates.append(_result_row(
+            row, token, due_at=due, attempts=0, expires_at=deliver_by,
+            occurrence=row["occurrence"] + 1, last_tip=job.tip if job.outcome == "ok" else row["last_tip"],
+        ))
     if updates:
-        session.execute(update(DueReminder), updates)
-    for key in finished:
-        session.execute(delete(DueReminder).where(
-            DueReminder.subscription_id == key["subscription_id"], DueReminder.kind == key["kind"]))
+        session.execute(_RESULT, updates)
+    if finished:
+        session.execute(_FINISH, finished)
     if gone:
-        session.execute(delete(Subscription).where(Subscription.id.in_(gone)))
+        session.execute(Subscription.__table__.delete().where(Subscription.id.in_(sorted(gone))))
     ok_ids = {j.sub["id"] for j in jobs if j.outcome == "ok"} - gone
     if ok_ids:
-        session.execute(update(Subscription).where(Subscription.id.in_(ok_ids))
+        session.execute(update(Subscription).where(Subscription.id.in_(sorted(ok_ids)))
                         .values(last_success_at=now))
-    if log:
-        session.execute(insert(Delivery), log)
+    if log_rows:
+        session.execute(Delivery.__table__.insert(), log_rows)
 
 
-def _key(row):
-    return {"subscription_id": row["subscription_id"], "kind": row["kind"]}
+def _service(endpoint):
+    try:
+        return origin_of(endpoint)
+    except ValueError:
+        return "invalid"
 
 
-def run_pass(app, *, now: datetime | None = None, batch=BATCH, max_batches=MAX_BATCHES):
-    """Send everything due; return counts by outcome. Bounded in batches."""
+# -- transactions that survive a busy database ----------------------------------------
+
+def _transient(exc) -> bool:
+    """A lock or conflict that is worth another try (SQLite busy, PG deadlock...)."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if code in ("40001", "40P01", "55P03"):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def in_transaction(fn, attempts=DB_ATTEMPTS):
+    """Run ``fn(session)`` in a transaction, again (with backoff) if the
+    database is briefly locked or a deadlock was broken."""
+    for attempt in range(attempts):
+        try:
+            with db.begin() as session:
+                return fn(session)
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not _transient(exc):
+                raise
+            delay = min(2.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.5)
+            log.info("database busy (%s); again in %.2f s", type(exc.orig).__name__, delay)
+            time.sleep(delay)
+
+
+# -- the pass ---------------------------------------------------------------------
+
+def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_batches=MAX_BATCHES):
+    """Send everything due; return counts by outcome ("deferred": claimed but
+    left for the next pass because the deadline came). Bounded in batches
+    and in time."""
     tips = content.load("tips")
+    batch = batch or setting(app, "DISPATCH_BATCH")
+    lease_seconds = setting(app, "DISPATCH_LEASE_SECONDS")
+    lease = timedelta(seconds=lease_seconds)
+    deadline = time.monotonic() + setting(app, "DISPATCH_PASS_SECONDS")
     counts = Counter()
-    with ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="push") as pool:
+    pool = fanout(app)
+    senders = processes(app)
+    applying = None  # the previous batch's results, being written meanwhile
+
+    def finish():
+        nonlocal applying
+        if applying is not None:
+            future, jobs = applying
+            applying = None
+            future.result()
+            counts.update(j.outcome if j.started else "deferred" for j in jobs)
+
+    try:
         for _ in range(max_batches):
-            moment = now or clock.now(app)
-            with db.begin() as session:
-                jobs = claim(session, moment, batch)
-            if not jobs:
+            if time.monotonic() >= deadline:
                 break
-            list(pool.map(lambda j: _send(app, j, moment, tips), jobs))
-            with db.begin() as session:
-                _apply(session, jobs, moment)
-            counts.update(j.outcome for j in jobs)
+            moment = now or clock.now(app)
+            token = secrets.token_hex(16)
+            jobs = in_transaction(lambda s: claim(s, moment, batch, lease=lease, token=token))
+            if not jobs:
+                if applying is None:
+                    break
+                finish()  # its results may include a catch-up that is due now: look again
+                continue
+            send_until = min(deadline, time.monotonic() + lease_seconds / 2)
+            if senders is None:
+                pool.run(jobs, _Sending(app, moment, tips), until=send_until)
+            else:
+                _Sending(app, moment, tips).send_in_processes(jobs, senders, send_until)
+            finish()
+            done = now or clock.now(app)
+            # Written by another thread while this one claims and sends the next batch.
+            applying = (pool.background(in_transaction, functools.partial(_apply, jobs=jobs, now=done,
+                                                                          token=token)), jobs)
+    finally:
+        finish()
     return counts
+
+
+def next_due_after(app, moment: datetime) -> datetime | None:
+    """The earliest due time after ``moment`` (so the tick can wake for it)."""
+    with db.begin() as session:
+        return session.scalar(select(func.min(DueReminder.due_at)).where(DueReminder.due_at > moment))
+
+
+# -- heartbeats -------------------------------------------------------------------------
+
+_STARTED = {}
+
+
+def beat(app, role: str, moment: datetime) -> None:
+    """Stamp this process's heartbeat row (GET /healthz reads the newest)."""
+    pid = os.getpid()
+    ident = f"{socket.gethostname()}:{pid}"[:128]
+    started = _STARTED.setdefault(pid, moment)
+
+    def write(session):
+        dialect = session.bind.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:  # pragma: no cover
+            session.merge(Heartbeat(id=ident, role=role, started_at=started, beat_at=moment))
+            return
+        stmt = upsert(Heartbeat).values(id=ident, role=role, started_at=started, beat_at=moment)
+        session.execute(stmt.on_conflict_do_update(index_elements=["id"],
+                                                   set_={"beat_at": moment, "role": role}))
+        # Forget processes silent for a day.
+        session.execute(Heartbeat.__table__.delete().where(Heartbeat.beat_at < moment - timedelta(days=1)))
+
+    in_transaction(write)

@@ -48,8 +48,12 @@ class DueReminder(Base):
     """The next occurrence of one kind for one subscription.
 
     ``occurrence`` counts the occurrences, so a re-send after a crash carries
-    the same identity; ``lease_until`` marks a claim by a dispatcher;
-    ``expires_at`` is when a retried reminder is no longer worth sending.
+    the same identity; ``lease_until`` and ``claim`` mark a claim by a
+    dispatcher pass: until the lease runs out no other pass takes the row,
+    and a pass only writes its result back while ``claim`` still holds its
+    own token (so a slow pass never overwrites a takeover, nor a plan change
+    made meanwhile); ``expires_at`` is when a retried reminder is no longer
+    worth sending.
     """
 
     __tablename__ = "due_reminders"
@@ -62,6 +66,7 @@ class DueReminder(Base):
     occurrence: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_tip: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
@@ -93,8 +98,22 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(16))
     service: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurrence: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(8))
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Heartbeat(Base):
+    """One row per process running the tick (a worker, or a web process with
+    the scheduler inside), stamped after every pass: web processes read the
+    newest one for GET /healthz."""
+
+    __tablename__ = "heartbeats"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid
+    role: Mapped[str] = mapped_column(String(16))  # "worker" | "embedded"
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,10 +8,6 @@ and the connection (rebinding) gain nothing.
 import ipaddress
 import socket
 
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
 
 
 def is_public(address) -> bool:
@@ -33,47 +29,3 @@ def public_addresses(host, port):
     if not infos or refused:
         raise OSError(f"{host} resolves to a non-public address")
     return infos
-
-
-class _Guarded:
-    def _new_conn(self):
-        try:
-            infos = public_addresses(self._dns_host, self.port)
-        except OSError as e:
-            raise NewConnectionError(self, f"refused: {e}") from e
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            for option in self.socket_options or ():
-                sock.setsockopt(*option)
-            if self.timeout is not None:
-                sock.settimeout(self.timeout)
-            sock.connect(address)
-        except OSError as e:
-            sock.close()
-            raise NewConnectionError(self, f"connection failed: {e}") from e
-        return sock
-
-
-class _GuardedHTTPConnection(_Guarded, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_Guarded, HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class PublicOnlyAdapter(HTTPAdapter):
-    """A requests adapter whose connections reach public addresses only."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}

@@ -5,17 +5,17 @@
   after encryption.
 - RFC 8291 / 8188: payloads are encrypted aes128gcm with http_ece, with a new
   ephemeral key and salt per message, one 4096-byte record.
-- RFC 8030: TTL, Urgency and Topic headers; push-service answers are sorted
-  into four outcomes the dispatcher acts on: ok, gone, retry, drop.
+- RFC 8030: TTL, Urgency and Topic headers, and the four outcomes of a send
+  (SendResult) the dispatcher acts on: ok, gone, retry, drop.
 
-A Sender is safe to call from many threads at once.
+The sending itself is webapp.fanout.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import email.utils
 import hashlib
-import http.cookiejar
 import json
 import math
 import re
@@ -26,13 +26,10 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import http_ece
-import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from requests.adapters import HTTPAdapter
 
-from .netguard import PublicOnlyAdapter
 from .private_files import InsecureFile, load_or_create
 
 __all__ = [
@@ -48,10 +45,11 @@ __all__ = [
     "encode_payload",
     "topic_for",
     "encrypt",
+    "subscriber_keys",
+    "check_headers",
     "origin_of",
     "SendResult",
     "parse_retry_after",
-    "Sender",
 ]
 
 # 4096-byte record - 86-byte header (salt 16, rs 4, idlen 1, key 65)
@@ -218,37 +216,47 @@ def topic_for(kind: str, occurrence_id=None) -> str:
 
 # -- encryption ------------------------------------------------------------------
 
-def encrypt(subscription_keys: dict, data: bytes) -> bytes:
-    """aes128gcm (RFC 8291) for a subscription's `keys` {p256dh, auth}.
+@functools.lru_cache(maxsize=8192)
+def subscriber_keys(p256dh: str, auth: str):
+    """(public-key object, auth secret) of a subscription, checked once and
+    then reused: loading the point costs more than one would think."""
+    try:
+        point = _b64url_decode(p256dh)
+        secret = _b64url_decode(auth)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("subscription keys must hold base64url p256dh and auth") from exc
+    if len(point) != 65 or point[0] != 4:
+        raise ValueError("p256dh must be a 65-byte uncompressed P-256 point")
+    if len(secret) != 16:
+        raise ValueError("auth must be 16 bytes")
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError as exc:
+        raise ValueError("p256dh is not a valid P-256 public key") from exc
+    return key, secret
 
-    A fresh ephemeral key and random salt for every message; one record.
-    ValueError on malformed keys, PayloadTooLarge past 3993 bytes.
-    """
+
+def encrypt(p256dh: str, auth: str, data: bytes) -> bytes:
+    """aes128gcm (RFC 8291) for a subscription's keys: a fresh ephemeral key
+    and random salt for every message, one record. ValueError on malformed
+    keys, PayloadTooLarge past 3993 bytes."""
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("data must be bytes (see encode_payload)")
     if len(data) > MAX_PAYLOAD:
         raise PayloadTooLarge(f"payload is {len(data)} bytes; at most {MAX_PAYLOAD} fit")
-    try:
-        receiver = _b64url_decode(subscription_keys["p256dh"])
-        auth = _b64url_decode(subscription_keys["auth"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError("subscription keys must hold base64url p256dh and auth") from exc
-    if len(receiver) != 65 or receiver[0] != 4:
-        raise ValueError("p256dh must be a 65-byte uncompressed P-256 point")
-    if len(auth) != 16:
-        raise ValueError("auth must be 16 bytes")
-    ephemeral = ec.generate_private_key(ec.SECP256R1())
-    try:
-        return http_ece.encrypt(
-            data,
-            private_key=ephemeral,
-            dh=receiver,
-            auth_secret=auth,
-            rs=RECORD_SIZE,
-            version="aes128gcm",
-        )
-    except ValueError as exc:  # a point not on the curve
-        raise ValueError("p256dh is not a valid P-256 public key") from exc
+    key, secret = subscriber_keys(p256dh, auth)
+    return http_ece.encrypt(data, private_key=ec.generate_private_key(ec.SECP256R1()), dh=key,
+                            auth_secret=secret, rs=RECORD_SIZE, version="aes128gcm")
+
+
+def check_headers(ttl, urgency, topic) -> None:
+    """The RFC 8030 headers we send, checked before they go on the wire."""
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
+        raise ValueError("ttl must be a whole number of seconds, at least 1")
+    if urgency not in URGENCIES:
+        raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+    if not isinstance(topic, str) or not _TOPIC.fullmatch(topic):
+        raise ValueError("topic must be 1-32 URL-safe base64 characters")
 
 
 # -- sending ---------------------------------------------------------------------
@@ -270,120 +278,6 @@ class SendResult:
     error: str | None = None
     elapsed: float = 0.0
     origin: str = ""
-
-
-class Sender:
-    """Sends encrypted messages, one pooled keep-alive Session per push-service origin.
-
-    Sessions ignore proxy environment variables, never follow redirects
-    (a 3xx is a failure: the endpoint is the one the browser gave us) and
-    every request has a timeout. Safe to use from a thread pool.
-    """
-
-    def __init__(self, signer: VapidSigner, *, timeout=(3.05, 10), pool: int = 32,
-                 trusted_origins=frozenset()):
-        self.signer = signer
-        # Origins configured on purpose (tests, a private push service) may be
-        # non-public addresses; every other connection must reach a public one.
-        self.trusted_origins = trusted_origins
-        self.timeout = timeout
-        self.pool = pool
-        self._sessions: dict[str, requests.Session] = {}
-        self._lock = threading.Lock()
-
-    def send(self, subscription: dict, data: bytes, *, ttl: int, urgency: str, topic: str) -> SendResult:
-        """Encrypt `data` for `subscription` ({endpoint, keys}) and POST it."""
-        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
-            raise ValueError("ttl must be a whole number of seconds, at least 1")
-        if urgency not in URGENCIES:
-            raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
-        if not isinstance(topic, str) or not _TOPIC.fullmatch(topic):
-            raise ValueError("topic must be 1-32 URL-safe base64 characters")
-        started = time.perf_counter()
-
-        def result(status, outcome, error=None, retry_after=None, origin=""):
-            return SendResult(status, outcome, retry_after, error, time.perf_counter() - started, origin)
-
-        endpoint = subscription.get("endpoint") if isinstance(subscription, dict) else None
-        try:
-            origin = origin_of(endpoint)
-        except ValueError:
-            return result(None, "drop", "invalid subscription: endpoint is not an http(s) URL")
-        try:
-            body = encrypt(subscription.get("keys") or {}, data)
-        except PayloadTooLarge:
-            raise
-        except ValueError as exc:
-            return result(None, "drop", f"invalid subscription: {exc}", origin=origin)
-
-        headers = {
-            "Authorization": self.signer.header(origin),
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-            "TTL": str(ttl),
-            "Urgency": urgency,
-            "Topic": topic,
-        }
-        try:
-            response = self._session(origin).post(
-                endpoint, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            )
-            try:
-                status = response.status_code
-                text = response.content[:200].decode("utf-8", "replace") if status >= 300 else ""
-                retry_header = response.headers.get("Retry-After")
-            finally:
-                response.close()
-        except requests.Timeout:
-            return result(None, "retry", f"timeout ({origin})", origin=origin)
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            return result(None, "retry", f"{type(exc).__name__} ({origin})", origin=origin)
-        except requests.RequestException as exc:
-            return result(None, "drop", f"{type(exc).__name__} ({origin})", origin=origin)
-
-        if 200 <= status < 300:
-            return result(status, "ok", origin=origin)
-        error = f"HTTP {status}"
-        detail = " ".join(_redact(text, endpoint).split())[:120]
-        if detail:
-            error = f"{error}: {detail}"
-        if status in (404, 410):
-            return result(status, "gone", error, origin=origin)
-        if status == 429 or 500 <= status < 600:
-            return result(status, "retry", error, parse_retry_after(retry_header), origin=origin)
-        return result(status, "drop", error, origin=origin)
-
-    def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _session(self, origin: str) -> requests.Session:
-        session = self._sessions.get(origin)
-        if session is not None:
-            return session
-        with self._lock:
-            session = self._sessions.get(origin)
-            if session is None:
-                session = requests.Session()
-                session.trust_env = False  # no proxies or netrc from the environment
-                # Push services have no business setting cookies; a shared jar
-                # would also be written from many threads.
-                session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-                session.headers["User-Agent"] = "unknot-push/1"
-                adapter_class = HTTPAdapter if origin in self.trusted_origins else PublicOnlyAdapter
-                adapter = adapter_class(pool_connections=1, pool_maxsize=self.pool, max_retries=0)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
-                self._sessions[origin] = session
-            return session
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> int | None:
@@ -422,13 +316,6 @@ def origin_of(url: str) -> str:
     if port is None or port == {"http": 80, "https": 443}[scheme]:
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
-
-
-def _redact(text: str, endpoint: str) -> str:
-    # The endpoint is a capability URL: its path must not end up in logs.
-    path = urlsplit(endpoint).path
-    text = text.replace(endpoint, "<endpoint>")
-    return text.replace(path, "<path>") if len(path) > 1 else text
 
 
 def _compact_json(obj) -> bytes:

@@ -1,16 +1,16 @@
-"""The app's push channel: VAPID key, signer, sender and allowed endpoints."""
+"""The app's push channel: VAPID key and signer, and the endpoints we may call."""
 from dataclasses import dataclass
 
 from flask import current_app
 
 from .endpoints import AllowList
-from .push import Sender, VapidSigner, load_or_create_vapid_key, public_key_b64
+from .push import VapidSigner, load_or_create_vapid_key, public_key_b64
 
 
 @dataclass
 class PushChannel:
     public_key: str
-    sender: Sender
+    signer: VapidSigner
     allowed: AllowList
 
 
@@ -19,7 +19,7 @@ def init_app(app):
     allowed = AllowList.parse(app.config["PUSH_ALLOWED_ORIGINS"])
     app.extensions["unknot_push"] = PushChannel(
         public_key=public_key_b64(key),
-        sender=Sender(VapidSigner(key, app.config["VAPID_SUBJECT"]), trusted_origins=allowed.private_ok),
+        signer=VapidSigner(key, app.config["VAPID_SUBJECT"]),
         allowed=allowed,
     )
 

@@ -26,7 +26,8 @@ def due_row(session, sub, kind):
 
 
 def set_due(session, sub, kind, due_at, *, row=None):
-    """Point the kind's row at ``due_at`` (None removes it) and clear any claim."""
+    """Point the kind's row at ``due_at`` (None removes it) and clear any claim
+    (a dispatcher still sending the old occurrence then leaves the row alone)."""
     row = row or due_row(session, sub, kind)
     if due_at is None:
         if row is not None:
@@ -35,9 +36,12 @@ def set_due(session, sub, kind, due_at, *, row=None):
     if row is None:
         row = DueReminder(subscription_id=sub.id, kind=kind, occurrence=0, attempts=0)
         session.add(row)
+    elif row.due_at != due_at:
+        row.occurrence = (row.occurrence or 0) + 1  # a new occurrence, a new identity
     row.due_at = due_at
     row.attempts = 0
     row.lease_until = None
+    row.claim = None
     row.expires_at = (
         schedule.deliver_by(sub.plan, kind, due_at) if kind in KINDS else due_at + TEST_TTL
     )

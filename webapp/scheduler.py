@@ -3,16 +3,22 @@
 ``flask run`` starts it inside the web process when ``UNKNOT_SCHEDULER=on``
 (the default). Web processes under gunicorn set ``UNKNOT_SCHEDULER=off`` and
 leave the tick to ``flask --app webapp reminders worker`` processes.
+
+After each pass the tick stamps a heartbeat (``app.extensions
+["unknot_heartbeat"]`` and a row in ``heartbeats`` for GET /healthz) and, if
+the next reminder is due before the next interval, moves its own next run to
+that moment: a burst due at 08:00:00 starts going out at 08:00:00, not up to
+one interval later.
 """
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import dispatch
+from . import clock, dispatch
 
 JOB_ID = "tick"
 log = logging.getLogger(__name__)
@@ -20,10 +26,24 @@ log = logging.getLogger(__name__)
 
 def tick(app):
     with app.app_context():
-        counts = dispatch.run_pass(app)
-        app.extensions["unknot_heartbeat"] = datetime.now(timezone.utc)
+        counts = dispatch.run_pass(app)  # raises (and so skips the heartbeat) if the database is down
+        now = datetime.now(timezone.utc)
+        dispatch.beat(app, app.extensions.get("unknot_role", "embedded"), now)
+        app.extensions["unknot_heartbeat"] = now
         if counts:
             log.info("dispatch: %s", dict(counts))
+        _wake_for_next_due(app)
+
+
+def _wake_for_next_due(app):
+    scheduler = app.extensions.get("unknot_scheduler")
+    if scheduler is None:
+        return
+    now = clock.now(app)
+    interval = timedelta(seconds=app.config["TICK_SECONDS"])
+    due = dispatch.next_due_after(app, now)
+    if due is not None and due < now + interval:
+        scheduler.modify_job(JOB_ID, next_run_time=datetime.now(timezone.utc) + (due - now))
 
 
 def add_tick(scheduler, app):
@@ -56,12 +76,17 @@ def init_app(app):
         return
     scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
     add_tick(scheduler, app)
-    scheduler.start()
     app.extensions["unknot_scheduler"] = scheduler
+    scheduler.start()
 
 
 def run_worker(app):
     """Block, running the tick: any number of these may share one database."""
     scheduler = BlockingScheduler(timezone=timezone.utc)
     add_tick(scheduler, app)
-    scheduler.start()
+    app.extensions["unknot_scheduler"] = scheduler
+    app.extensions["unknot_role"] = "worker"
+    try:
+        scheduler.start()
+    finally:
+        dispatch.close(app)

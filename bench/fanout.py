@@ -1,0 +1,154 @@
+"""Push fan-out, side by side in one run, against a loopback push stand-in:
+
+  (a) a naive loop calling pywebpush.webpush() for each message,
+  (b) the crypto alone (encrypt + VAPID header, no HTTP): the physical limit,
+  (c) one Unknot dispatch pass (dispatch.run_pass) over N due rows in a real
+      database (SQLite and, when reachable, PostgreSQL), with the sends on
+      threads in the dispatcher (UNKNOT_SEND_PROCESSES=0, the default) and
+      spread over 2 sender processes (UNKNOT_SEND_PROCESSES=2).
+
+Then with a fixed latency added by the stand-in: (c) against a sequential
+loop. Goals (DESIGN.md): c >= 4 x a and c >= 50 % of b; with 30 ms latency,
+c >= 30 x sequential.
+
+    python -m bench.fanout            # N = 2,000
+    python -m bench.fanout --n 200 --seq-n 20 --latency-ms 30 --db sqlite
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from bench import common
+from bench.standin import StandIn
+
+PAYLOAD = (b'{"kind":"hydration","title":"Time for a glass of water","body":"Sip a glass now: '
+           b'muscles that are short of water cramp more easily.","url":"/reminders?act=hydration",'
+           b'"tag":"hydration"}')
+
+
+def naive(subs, key_pem_path, n):
+    """(a) pywebpush.webpush() per message: new connection, new signature each time."""
+    from py_vapid import Vapid
+    from pywebpush import webpush
+
+    vapid = Vapid.from_file(key_pem_path)
+    started = time.perf_counter()
+    for sub in subs[:n]:
+        webpush(sub, data=PAYLOAD.decode(), vapid_private_key=vapid,
+                vapid_claims={"sub": "mailto:bench@unknot.app"}, ttl=3600,
+                headers={"Urgency": "normal", "Topic": "unknot-hydration"}, timeout=10)
+    return n / (time.perf_counter() - started)
+
+
+def crypto_only(subs, signer, fresh_signature=False):
+    """(b) what every message must cost at least: aes128gcm for its subscriber
+    (push.encrypt), plus the VAPID header (cached per origin, as Unknot does;
+    or signed anew per message, as pywebpush does)."""
+    from webapp.push import encrypt, origin_of
+
+    started = time.perf_counter()
+    for sub in subs:
+        encrypt(sub["keys"]["p256dh"], sub["keys"]["auth"], PAYLOAD)
+        origin = origin_of(sub["endpoint"])
+        if fresh_signature:
+            signer._jwt(origin, int(time.time()) + 3600)
+        else:
+            signer.header(origin)
+    return len(subs) / (time.perf_counter() - started)
+
+
+def unknot_pass(backend, origin, subs, **config):
+    """(c) one real dispatch pass over len(subs) due rows; (rate, counts)."""
+    from webapp import dispatch
+
+    with common.database(backend) as (url, tmp):
+        app = common.make_app(url, tmp, origin, **config)
+        try:
+            common.insert_due(app, subs, common.now() - common.timedelta(seconds=1))
+            with app.app_context():
+                started = time.perf_counter()
+                counts = dispatch.run_pass(app)
+                took = time.perf_counter() - started
+        finally:
+            common.close_app(app)
+    return len(subs) / took, counts
+
+
+def measure(n=2000, seq_n=100, latency_ms=30.0, db="both", naive_n=None, quiet=False, processes=(0, 2)):
+    out = print if not quiet else (lambda *a, **k: None)
+    from webapp.push import VapidSigner, load_or_create_vapid_key
+
+    results = {}
+    backends = common.backends(db)
+    out(f"fan-out of N = {n:,} messages; {os.cpu_count()} CPUs; databases: {', '.join(backends)}")
+    with common.database("sqlite") as (_, tmp):
+        key_path = os.path.join(tmp, "vapid.pem")
+        signer = VapidSigner(load_or_create_vapid_key(key_path), "mailto:bench@unknot.app")
+
+        with StandIn() as standin:
+            subs = common.subscriptions(standin.origin, n)
+            warm = common.subscriptions(standin.origin, min(200, n), prefix="w")
+            # Warm-ups (imports, caches, first connections) for each contender.
+            naive(warm, key_path, min(20, n))
+            crypto_only(warm, signer)
+            unknot_pass("sqlite", standin.origin, warm)
+            standin.reset()
+
+            a = naive(subs, key_path, naive_n or n)
+            b = crypto_only(subs, signer)
+            b_sign = crypto_only(subs, signer, fresh_signature=True)
+            results.update(a=a, b=b, b_sign=b_sign)
+            out(f"  (a) naive pywebpush.webpush() loop      {a:9,.0f} msg/s")
+            out(f"  (b) crypto only, cached VAPID header    {b:9,.0f} msg/s   (the limit)")
+            out(f"      crypto only, a signature each       {b_sign:9,.0f} msg/s")
+            for backend in backends:
+                for procs in processes:
+                    standin.reset()
+                    c, counts = unknot_pass(backend, standin.origin, subs, SEND_PROCESSES=procs)
+                    got = standin.stats()
+                    assert counts == {"ok": n}, counts
+                    assert got["count"] == n and got["distinct"] == n, got
+                    name = f"c_{backend}" + (f"_p{procs}" if procs else "")
+                    results[name] = c
+                    how = f"{backend}, {f'{procs} sender processes' if procs else 'threads only'}"
+                    out(f"  (c) Unknot dispatch pass ({how + ')':<32} {c:7,.0f} msg/s   "
+                        f"= {c / a:4.1f} x (a), {100 * c / b:3.0f} % of (b)   "
+                        f"[goal >= 4 x, >= 50 %: {'met' if c >= 4 * a and c >= 0.5 * b else 'NOT met'}]")
+
+        if latency_ms:
+            with StandIn(latency=latency_ms / 1000) as slow:
+                subs = common.subscriptions(slow.origin, n, prefix="l")
+                seq = naive(subs, key_path, min(seq_n, n))
+                results["seq"] = seq
+                out(f"with {latency_ms:g} ms added by the push service:")
+                out(f"  sequential pywebpush loop ({min(seq_n, n)} messages, rate extrapolated) "
+                    f"{seq:7,.1f} msg/s")
+                for backend in backends:
+                    slow.reset()
+                    c, counts = unknot_pass(backend, slow.origin, subs)
+                    assert counts == {"ok": n}, counts
+                    results[f"c_latency_{backend}"] = c
+                    out(f"  Unknot dispatch pass, {backend:<10} ({n:,})  {c:9,.0f} msg/s   "
+                        f"= {c / seq:5.1f} x sequential   [goal >= 30 x: {'met' if c >= 30 * seq else 'NOT met'}]")
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--naive-n", type=int, default=None, help="messages for (a); default N")
+    parser.add_argument("--seq-n", type=int, default=100, help="messages for the sequential loop with latency")
+    parser.add_argument("--latency-ms", type=float, default=30.0)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--processes", default="0,2",
+                        help="UNKNOT_SEND_PROCESSES values to run (c) with, e.g. 0,2 (0: threads only)")
+    args = parser.parse_args(argv)
+    measure(args.n, args.seq_n, args.latency_ms, args.db, args.naive_n,
+            processes=tuple(int(p) for p in args.processes.split(",")))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

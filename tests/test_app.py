@@ -1,0 +1,116 @@
+"""The factory, configuration and the pages as HTML."""
+import gzip
+import json
+
+import pytest
+
+from webapp import create_app
+from webapp.content import MUSCLES, load
+
+PAGES = ["/", *(f"/guide/{m}" for m in MUSCLES), "/routine/bedtime", "/prevent", "/seek-care",
+         "/about", "/cramps", "/reminders", "/diary"]
+
+
+def test_testing_config_is_used(app):
+    assert app.testing
+    assert app.config["SCHEDULER"] == "off"
+
+
+def test_environment_overrides_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("UNKNOT_DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
+    monkeypatch.setenv("UNKNOT_VAPID_PRIVATE_KEY", str(tmp_path / "env.pem"))
+    monkeypatch.setenv("UNKNOT_VAPID_SUBJECT", "https://unknot.example/contact")
+    monkeypatch.setenv("UNKNOT_SCHEDULER", "off")
+    monkeypatch.setenv("UNKNOT_TICK_SECONDS", "7")
+    monkeypatch.setenv("UNKNOT_SECRET_KEY", "s" * 40)
+    app = create_app()
+    assert app.config["DATABASE_URL"].endswith("env.sqlite")
+    assert app.config["VAPID_SUBJECT"] == "https://unknot.example/contact"
+    assert app.config["TICK_SECONDS"] == 7
+    assert (tmp_path / "env.sqlite").exists() and (tmp_path / "env.pem").exists()
+    assert "unknot_scheduler" not in app.extensions
+
+
+def test_migrations_run_on_start_and_by_command(app, runner):
+    from sqlalchemy import inspect
+
+    from webapp.db import db
+
+    with app.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+    assert {"subscriptions", "due_reminders", "water_log", "deliveries", "alembic_version"} <= tables
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0 and "head" in result.output
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_complete_html_with_the_disclaimer(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.startswith("<!doctype html>")
+    assert '<html lang="en"' in html
+    assert "<main" in html and "<h1" in html and "<nav" in html and "<footer" in html
+    assert "Not medical advice." in html
+    assert 'rel="manifest"' in html and "apple-touch-icon" in html
+
+
+def test_unknown_muscle_is_a_helpful_404(client):
+    response = client.get("/guide/elbow")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    for muscle in MUSCLES:
+        assert f'href="/guide/{muscle}"' in html
+    assert client.get("/nowhere").status_code == 404
+
+
+def test_guide_shows_every_step_with_its_hold(client):
+    for muscle in MUSCLES:
+        html = client.get(f"/guide/{muscle}").get_data(as_text=True)
+        for step in load("guides")[muscle]["steps"]:
+            assert step["text"].replace("'", "&#39;") in html
+            if step["hold"]:
+                assert f'data-hold="{step["hold"]}"' in html
+
+
+def test_manifest_is_installable(client):
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    data = manifest.json
+    for key in ("id", "name", "short_name", "start_url", "scope", "display", "theme_color",
+                "background_color", "description", "categories", "icons", "shortcuts"):
+        assert data[key], key
+    sizes = {(i["sizes"], i["purpose"]) for i in data["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in data["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+
+
+def test_service_worker_version_and_precache(client):
+    response = client.get("/sw.js")
+    assert response.headers["Cache-Control"] == "no-cache"
+    body = response.get_data(as_text=True)
+    assert "__UNKNOT_VERSION__" not in body and "__UNKNOT_PRECACHE__" not in body
+    precache = json.loads(body.split("const PRECACHE = ", 1)[1].split(";\n", 1)[0])
+    for page in PAGES:
+        assert page in precache
+    for url in precache:
+        assert client.get(url).status_code == 200, url
+    assert not [u for u in precache if u.startswith("/api/")]
+
+
+def test_static_files_are_immutable_only_when_hashed(client):
+    body = client.get("/").get_data(as_text=True)
+    css = body.split('rel="stylesheet" href="', 1)[1].split('"', 1)[0]
+    assert "?v=" in css
+    assert "immutable" in client.get(css).headers["Cache-Control"]
+    assert client.get("/static/css/app.css").headers["Cache-Control"] == "no-cache"
+    assert client.get("/static/css/app.css?v=stale").headers["Cache-Control"] == "no-cache"
+
+
+def test_text_is_gzipped_for_browsers_that_accept_it(client):
+    response = client.get("/guide/calf", headers={"Accept-Encoding": "gzip, br"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert b"<!doctype html>" in gzip.decompress(response.get_data())
+    assert "Content-Encoding" not in client.get("/guide/calf").headers

@@ -1,0 +1,336 @@
+"""Claims, leases and claim tokens, on SQLite and on PostgreSQL; the heartbeat
+and GET /healthz; the fan-out's own HTTP client."""
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from tests.seed import add_due
+from webapp import dispatch, reminders, scheduler
+from webapp.db import db
+from webapp.fanout import Fanout
+from webapp.models import Delivery, DueReminder, Heartbeat, Subscription
+from webapp.pushing import channel
+
+UTC = timezone.utc
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+def seeded(push_app, push_service):
+    def seed(n, due_at=T0 - timedelta(seconds=1)):
+        subs = [push_service.make_subscription(application_server_key=channel(push_app).public_key)
+                for _ in range(n)]
+        with push_app.app_context(), db.begin() as session:
+            return add_due(session, subs, due_at)
+
+    return seed
+
+
+def claim(app, now, limit=100, token="a" * 32):
+    with app.app_context():
+        return dispatch.in_transaction(lambda s: dispatch.claim(s, now, limit, lease=LEASE, token=token))
+
+
+def rows(app):
+    with app.app_context(), db.begin() as session:
+        return {(r.subscription_id, r.kind): r for r in session.scalars(select(DueReminder))}
+
+
+def test_a_claim_leases_rows_to_one_token(push_app, seeded):
+    ids = seeded(5)
+    jobs = claim(push_app, T0, token="a" * 32)
+    assert sorted(j.sub["id"] for j in jobs) == sorted(ids)
+    assert all(r.claim == "a" * 32 and r.lease_until == T0 + LEASE for r in rows(push_app).values())
+    # Nobody else gets them while the lease holds.
+    assert claim(push_app, T0 + LEASE - timedelta(seconds=1), token="b" * 32) == []
+
+
+def test_a_claim_takes_at_most_limit_oldest_first(push_app, seeded):
+    old = seeded(3, T0 - timedelta(minutes=5))
+    seeded(4, T0 - timedelta(minutes=1))
+    jobs = claim(push_app, T0, limit=3)
+    assert sorted(j.sub["id"] for j in jobs) == sorted(old)
+    assert len(claim(push_app, T0, limit=10, token="b" * 32)) == 4
+    assert claim(push_app, T0, token="c" * 32) == []
+
+
+def test_nothing_is_claimed_before_it_is_due(push_app, seeded):
+    seeded(2, T0 + timedelta(seconds=1))
+    assert claim(push_app, T0) == []
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_claim_cannot_write(push_app, seeded):
+    [sid] = seeded(1)
+    [first] = claim(push_app, T0, token="a" * 32)
+    later = T0 + LEASE + timedelta(seconds=1)
+    [second] = claim(push_app, later, token="b" * 32)
+    assert second.row["occurrence"] == first.row["occurrence"]  # the same occurrence, re-sent
+    # The slow first pass finishes now: its result must not touch the row.
+    first.started, first.outcome = True, "ok"
+    with push_app.app_context():
+        dispatch.in_transaction(lambda s: dispatch._apply(s, [first], later, "a" * 32))
+    row = rows(push_app)[(sid, "hydration")]
+    assert row.claim == "b" * 32 and row.due_at == T0 - timedelta(seconds=1) and row.occurrence == 0
+    # The takeover's result is written.
+    second.started, second.outcome = True, "ok"
+    with push_app.app_context():
+        dispatch.in_transaction(lambda s: dispatch._apply(s, [second], later, "b" * 32))
+    row = rows(push_app)[(sid, "hydration")]
+    assert row.claim is None and row.lease_until is None
+    assert row.occurrence == 1 and row.due_at > later
+
+
+def test_a_plan_change_during_a_send_wins_over_the_send(push_app, seeded):
+    [sid] = seeded(1)
+    [job] = claim(push_app, T0)
+    with push_app.app_context(), db.begin() as session:
+        sub = session.get(Subscription, sid)
+        reminders.snooze(session, sub, "hydration", 30, T0)
+    job.started, job.outcome = True, "ok"
+    with push_app.app_context():
+        dispatch.in_transaction(lambda s: dispatch._apply(s, [job], T0, "a" * 32))
+    row = rows(push_app)[(sid, "hydration")]
+    assert row.due_at == T0 + timedelta(minutes=30) and row.claim is None
+
+
+def test_rows_not_sent_before_the_deadline_are_given_back_unchanged(push_app, seeded):
+    ids = seeded(3)
+    jobs = claim(push_app, T0)
+    jobs[0].started, jobs[0].outcome = True, "ok"
+    with push_app.app_context():
+        dispatch.in_transaction(lambda s: dispatch._apply(s, jobs, T0, "a" * 32))
+    after = rows(push_app)
+    untouched = [after[(j.sub["id"], "hydration")] for j in jobs[1:]]
+    assert all(r.claim is None and r.lease_until is None and r.due_at == T0 - timedelta(seconds=1)
+               and r.occurrence == 0 for r in untouched)
+    assert len(ids) == 3 and after[(jobs[0].sub["id"], "hydration")].occurrence == 1
+    assert len(claim(push_app, T0, token="b" * 32)) == 2
+
+
+@pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # SQLite has one writer anyway
+def test_skip_locked_lets_a_second_claimer_pass_locked_rows(push_app, seeded):
+    seeded(4)
+    with push_app.app_context():
+        holder = db.sessions()
+        try:
+            first = dispatch.claim(holder, T0, 2, lease=LEASE, token="a" * 32)  # not committed yet
+            assert len(first) == 2
+            other = claim(push_app, T0, limit=10, token="b" * 32)
+            assert len(other) == 2
+            assert {j.sub["id"] for j in first}.isdisjoint({j.sub["id"] for j in other})
+            holder.commit()
+        finally:
+            holder.close()
+    assert claim(push_app, T0, token="c" * 32) == []
+
+
+def test_every_due_row_is_sent_once_and_logged_with_its_occurrence(push_app, seeded, push_service, clock):
+    ids = seeded(40)
+    with push_app.app_context():
+        counts = dispatch.run_pass(push_app, batch=7)
+    assert counts == {"ok": 40}
+    assert sorted(m.subscription_id for m in push_service.wait_for(40)) == sorted(
+        m.subscription_id for m in push_service.messages)
+    assert len({m.path for m in push_service.messages}) == 40
+    assert {m.headers["topic"] for m in push_service.messages} == {"unknot-hydration"}
+    with push_app.app_context(), db.begin() as session:
+        log = session.execute(select(Delivery.subscription_id, Delivery.occurrence)).all()
+    assert sorted(log) == sorted((i, 0) for i in ids)
+
+
+def test_the_tick_stamps_a_heartbeat_and_healthz_reports_it(push_app, push_service):
+    client = push_app.test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"]["ok"] is True
+    assert response.json["scheduler"]["age_seconds"] is None
+    scheduler.tick(push_app)  # what a worker runs
+    push_app.extensions.pop("unknot_heartbeat")  # a web process: it reads the table
+    with push_app.app_context(), db.begin() as session:
+        [beat] = session.scalars(select(Heartbeat)).all()
+    assert beat.role == "embedded"
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "ok"
+    assert response.json["scheduler"]["source"] == "workers"
+    assert response.json["scheduler"]["workers"] == 1
+    assert 0 <= response.json["scheduler"]["age_seconds"] < 60
+
+
+def test_healthz_fails_on_a_stale_heartbeat_and_an_unreachable_database(push_app):
+    client = push_app.test_client()
+    push_app.extensions["unknot_heartbeat"] = datetime.now(UTC) - timedelta(hours=1)
+    push_app.extensions["unknot_scheduler"] = object()
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json["scheduler"]["ok"] is False
+        push_app.extensions["unknot_heartbeat"] = datetime.now(UTC)
+        assert client.get("/healthz").status_code == 200
+        engine = db.engine
+        db.engine = __import__("sqlalchemy").create_engine("postgresql+psycopg://nobody@127.0.0.1:1/x")
+        try:
+            response = client.get("/healthz")
+        finally:
+            db.engine.dispose()
+            db.engine = engine
+        assert response.status_code == 503
+        assert response.json["database"]["ok"] is False
+    finally:
+        push_app.extensions.pop("unknot_scheduler")
+
+
+# -- the fan-out's HTTP client ----------------------------------------------------------
+
+class RawServer:
+    """Answers each request with the next canned bytes (then closes if told)."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.requests = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(5)
+        self.origin = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.answers:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                buf = b""
+                while self.answers:
+                    try:
+                        data = conn.recv(65536)
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    buf += data
+                    head, sep, rest = buf.partition(b"\r\n\r\n")
+                    if not sep:
+                        continue
+                    length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0]
+                                 .split(b":")[1])
+                    if len(rest) < length:
+                        continue
+                    buf = rest[length:]
+                    self.requests += 1
+                    answer, close = self.answers.pop(0)
+                    conn.sendall(answer)
+                    if close:
+                        break
+
+    def stop(self):
+        self.answers = []
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def fan(push_app):
+    made = []
+
+    def make(origin, **kwargs):
+        f = Fanout(channel(push_app).signer, threads=2, connect_timeout=1, read_timeout=1,
+                   trusted_origins=kwargs.pop("trusted", {origin}), **kwargs)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def send(f, push_service, endpoint=None):
+    sub = push_service.make_subscription()
+    return f.send(endpoint or sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], b'{"a":1}',
+                  ttl=60, urgency="normal", topic="unknot-test")
+
+
+def test_fanout_reads_chunked_and_close_delimited_answers_and_reconnects(fan, push_service):
+    server = RawServer([
+        (b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", False),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", False),
+        (b"HTTP/1.0 410 Gone\r\n\r\nthis subscription has expired", True),
+        (b"HTTP/1.1 429 Too Many\r\nRetry-After: 30\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno", True),
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", True),  # then closes: stale for the next
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", False),
+    ])
+    try:
+        f = fan(server.origin)
+        endpoint = f"{server.origin}/push/x"
+        outcomes = [send(f, push_service, endpoint) for _ in range(4)]
+        assert [r.outcome for r in outcomes] == ["ok", "ok", "gone", "retry"]
+        assert outcomes[3].retry_after == 30
+        assert "x" not in (outcomes[2].error or "").replace("expired", "")  # endpoint path redacted
+        assert send(f, push_service, endpoint).outcome == "ok"
+        # The server closed that keep-alive connection: the next send notices and reconnects once.
+        assert send(f, push_service, endpoint).outcome == "ok"
+        assert server.requests == 6
+    finally:
+        server.stop()
+
+
+def test_fanout_refuses_names_that_resolve_to_private_addresses(fan, push_service):
+    origin = f"http://localhost:{push_service.port}"
+    f = fan(origin, trusted=frozenset())
+    result = send(f, push_service, f"{origin}/push/x")
+    assert result.outcome == "drop" and "not a public address" in result.error
+    assert push_service.hits == 0
+
+
+def test_fanout_classifies_like_the_sender(fan, push_service):
+    f = fan(push_service.origin)
+    for status, outcome in ((201, "ok"), (404, "gone"), (410, "gone"), (500, "retry"), (503, "retry"),
+                            (429, "retry"), (400, "drop"), (413, "drop"), (301, "drop")):
+        if status != 201:
+            push_service.respond(status, times=1)
+        sub = push_service.make_subscription()
+        r = f.send(sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], b"{}", ttl=5,
+                   urgency="high", topic="t")
+        assert r.outcome == outcome, (status, r)
+    push_service.respond("reset", times=1)  # on a kept-alive connection: tried once more, fresh
+    assert send(f, push_service).outcome == "ok"
+    push_service.respond("reset", times=2)
+    assert send(f, push_service).outcome == "retry"
+    push_service.respond("hang", seconds=3, times=1)
+    r = send(f, push_service)
+    assert r.outcome == "retry" and "timeout" in r.error and r.elapsed < 2.5
+    bad = f.send(f"{push_service.origin}/push/x", "AAAA", "BBBB", b"{}", ttl=5, urgency="high", topic="t")
+    assert bad.outcome == "drop" and "invalid subscription" in bad.error
+    [message] = [m for m in push_service.messages if m.headers["urgency"] == "high"]
+    assert message.payload == {} and message.claims["aud"] == push_service.origin
+
+
+def test_sender_processes_send_the_same_verified_messages(make_app, push_service):
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SEND_PROCESSES=2, SEND_THREADS=8)
+    key = channel(app).public_key
+    subs = [push_service.make_subscription(application_server_key=key) for _ in range(30)]
+    with app.app_context(), db.begin() as session:
+        add_due(session, subs, T0 - timedelta(seconds=1))
+    app.config["CLOCK"].set(T0)
+    with app.app_context():
+        assert dispatch.run_pass(app, batch=8) == {"ok": 30}
+    messages = push_service.wait_for(30)
+    assert len({m.path for m in messages}) == 30 and push_service.rejections == []
+    assert {m.claims["aud"] for m in messages} == {push_service.origin}
+    push_service.respond("hang", seconds=2)
+    with app.app_context(), db.begin() as session:
+        add_due(session, [push_service.make_subscription(application_server_key=key) for _ in range(20)],
+                T0 - timedelta(seconds=1))
+    app.config.update(DISPATCH_PASS_SECONDS=0.5, PUSH_READ_TIMEOUT=0.3)
+    dispatch.close(app)  # new settings, new sender processes
+    with app.app_context():
+        counts = dispatch.run_pass(app)
+    assert counts["retry"] + counts["deferred"] == 20 and counts["deferred"] > 0
