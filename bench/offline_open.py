@@ -35,7 +35,7 @@ def measure(page, url, runs):
     times = []
     for _ in range(runs):
         page.goto(url)
-        page.wait_for_function("window.__firstStep !== undefined", timeout=10000)
+        page.wait_for_function("() => window.__firstStep !== undefined", timeout=10000)
         # performance.now() counts from the navigation's time origin.
         times.append(page.evaluate("window.__firstStep"))
     return times
@@ -60,7 +60,7 @@ def main(runs=15):
         page = context.pages[0]
         page.goto(url)
         page.evaluate("navigator.serviceWorker.ready")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
         online = describe("online", measure(page, url, runs))
         server.stop()
         offline = describe("offline", measure(page, url, runs))

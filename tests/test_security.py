@@ -281,3 +281,15 @@ def test_behind_a_trusted_proxy_the_client_address_and_https_are_seen(make_app):
     # Without the setting, the forwarded headers are not believed.
     plain = make_app().test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_the_scheduler_runs_forget_inactive_daily(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from webapp import scheduler
+
+    jobs = BackgroundScheduler()
+    scheduler.add_jobs(jobs, app)
+    daily = jobs.get_job("forget")
+    assert daily.trigger.interval.total_seconds() == 24 * 3600
+    scheduler.forget(app)  # runs against the app's database without error

@@ -20,7 +20,7 @@ SW_SOURCE = ROOT / "service_worker" / "sw.js"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Served and precached; the icon generator and the SVG sources stay out.
 PRECACHED_SUFFIXES = {".css", ".js", ".png", ".svg", ".json"}
-PRECACHE_SKIP = {"icons/icon.svg", "icons/badge.svg", "icons/icon-512.png", "icons/icon-maskable-512.png"}
+PRECACHE_SKIP = {"icons/badge.svg", "icons/icon-512.png", "icons/icon-maskable-512.png"}
 
 THEME_LIGHT = "#f6f4ef"
 THEME_DARK = "#14202a"
@@ -60,7 +60,7 @@ def precache_urls():
     from .pages import PRECACHED_PAGES
 
     files = [asset_url(p) for p in static_hashes() if p not in PRECACHE_SKIP]
-    return list(PRECACHED_PAGES) + files
+    return [*PRECACHED_PAGES, "/manifest.webmanifest", *files]
 
 
 @bp.get("/sw.js")

@@ -1,4 +1,5 @@
-"""APScheduler wiring: one interval job, the tick, that runs a dispatch pass.
+"""APScheduler wiring: the tick, an interval job that runs a dispatch pass,
+and a daily job that forgets inactive subscriptions and old logs.
 
 ``flask run`` starts it inside the web process when ``UNKNOT_SCHEDULER=on``
 (the default). Web processes under gunicorn set ``UNKNOT_SCHEDULER=off`` and
@@ -18,7 +19,8 @@ import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import clock, dispatch
+from . import clock, dispatch, retention
+from .db import db
 
 JOB_ID = "tick"
 log = logging.getLogger(__name__)
@@ -46,11 +48,22 @@ def _wake_for_next_due(app):
         scheduler.modify_job(JOB_ID, next_run_time=datetime.now(timezone.utc) + (due - now))
 
 
-def add_tick(scheduler, app):
+def forget(app):
+    """The daily clean-up behind the privacy promise (see webapp.retention)."""
+    with app.app_context(), db.begin() as session:
+        counts = retention.forget_inactive(session, clock.now(app))
+    log.info("forget-inactive: %s", counts)
+
+
+def add_jobs(scheduler, app):
     scheduler.add_job(
         tick, "interval", args=[app], id=JOB_ID, seconds=app.config["TICK_SECONDS"],
         coalesce=True, max_instances=1, misfire_grace_time=None,
         next_run_time=datetime.now(timezone.utc),
+    )
+    scheduler.add_job(
+        forget, "interval", args=[app], id="forget", hours=24, coalesce=True, max_instances=1,
+        next_run_time=datetime.now(timezone.utc) + timedelta(minutes=1),
     )
 
 
@@ -75,7 +88,7 @@ def init_app(app):
     if app.config["SCHEDULER"] != "on" or app.testing or not _is_serving():
         return
     scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
-    add_tick(scheduler, app)
+    add_jobs(scheduler, app)
     app.extensions["unknot_scheduler"] = scheduler
     scheduler.start()
 
@@ -83,7 +96,7 @@ def init_app(app):
 def run_worker(app):
     """Block, running the tick: any number of these may share one database."""
     scheduler = BlockingScheduler(timezone=timezone.utc)
-    add_tick(scheduler, app)
+    add_jobs(scheduler, app)
     app.extensions["unknot_scheduler"] = scheduler
     app.extensions["unknot_role"] = "worker"
     try:

@@ -1,17 +1,16 @@
-// The stretch player. It reads the steps the server already rendered (a
-// guide, or the bedtime routine) and runs them full screen: one instruction
-// at a time, timed, spoken if wished, with the screen kept awake. Time is
-// kept as deadlines (Date.now()), so a sleeping tab or a locked screen
-// catches up on the right step instead of drifting.
+// The stretch player. It reads the steps the server rendered (a guide or the
+// bedtime routine) and runs them full screen: one instruction at a time,
+// timed, spoken if wished, screen kept awake. Time is kept as deadlines
+// (Date.now()), so a sleeping tab or a locked screen catches up on the right
+// step instead of drifting.
 
 const root = document.documentElement;
 const launch = document.getElementById("player");
 const bedtime = launch?.dataset.routine === "bedtime";
-const SETTINGS_KEY = "unknot-player";
-const DEFAULTS = { auto: true, factor: 1, voice: false, vibrate: true, tone: false, set: "standing", long: false };
+const checks = document.getElementById("checks");
+const KEY = "unknot-player";
 const FACTORS = [0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
-const READY_SECONDS = 5; // an untimed step, when the player moves on by itself
-const SETUP_SECONDS = 10; // getting into position for a bedtime stretch
+const READY = { step: 5, setup: 10 }; // seconds for an untimed step when moving on by itself
 const EXTRA_MS = 15000;
 
 const store = {
@@ -23,7 +22,7 @@ const store = {
   },
 };
 
-let settings = { ...DEFAULTS, ...store.get(SETTINGS_KEY, {}) };
+const settings = { advance: "auto", factor: 1, voice: false, vibrate: true, tone: false, set: "standing", long: false, ...store.get(KEY, {}) };
 let run = null; // the routine on screen
 let lastRun = null; // kept after it ends, for "Log this cramp"
 let timer = 0;
@@ -31,30 +30,26 @@ let timer = 0;
 /* ---------- Steps, read from the page ---------- */
 
 const textOf = (el) => el.textContent.replace(/\s+/g, " ").trim();
+const $$ = (parent, selector) => [...parent.querySelectorAll(selector)];
 
 function guideSteps() {
-  return ["routine", "aftercare"].flatMap((id) => {
-    const section = document.getElementById(id);
-    if (!section) return [];
-    return [...section.querySelectorAll("li.step")].map((li) => {
-      const seconds = Number(li.dataset.hold) || 0;
-      return { phase: section.dataset.title, kind: seconds ? "hold" : "step", text: textOf(li.querySelector(".step-text")), seconds };
-    });
-  });
+  return $$(document, "#routine, #aftercare").flatMap((section) => $$(section, "li.step").map((li) => {
+    const seconds = Number(li.dataset.hold) || 0;
+    return { phase: section.dataset.title, kind: seconds ? "hold" : "step", text: textOf(li.querySelector(".step-text")), seconds };
+  }));
 }
 
 /* Each stretch, each leg (left, then right): get into position, then
-   hold × reps with a rest between, as in the trial the routine follows. */
+   `reps` holds with a rest between, as in the trial the routine follows. */
 function bedtimeSteps() {
   const section = document.getElementById(`routine-${settings.set}`);
   const d = section.dataset;
   const [reps, hold, rest] = settings.long ? [1, +d.longHold, 0] : [+d.reps, +d.hold, +d.rest];
-  return [...section.querySelectorAll(".stretch")].flatMap((stretch) => {
-    const name = textOf(stretch.querySelector("h3"));
-    const lines = [...stretch.querySelectorAll(".setup li")].map(textOf);
+  return $$(section, ".stretch").flatMap((stretch) => {
+    const lines = $$(stretch, ".setup li").map(textOf);
     const holdText = textOf(stretch.querySelector(".hold-text"));
     return ["Left leg", "Right leg"].flatMap((leg) => {
-      const phase = `${name} · ${leg}`;
+      const phase = `${textOf(stretch.querySelector("h3"))} · ${leg}`;
       const steps = [{ phase, kind: "setup", leg, lines, text: lines.join(" "), seconds: 0 }];
       for (let rep = 1; rep <= reps; rep++) {
         if (rep > 1) steps.push({ phase, kind: "rest", text: "Rest. Ease off and breathe.", seconds: rest });
@@ -65,29 +60,27 @@ function bedtimeSteps() {
   });
 }
 
-/* Milliseconds a step lasts; 0 means it waits for a tap. */
+/* Milliseconds a step lasts, scaled by the user's factor; 0: it waits for a tap. */
 function durationOf(step) {
-  const base = step.seconds || (settings.auto ? (step.kind === "setup" ? SETUP_SECONDS : READY_SECONDS) : 0);
+  const base = step.seconds || (settings.advance === "auto" ? READY[step.kind] ?? READY.step : 0);
   return Math.round(base * settings.factor * 1000);
 }
 
-/* ---------- Cues: voice, vibration, tone, wake lock (all optional, all quiet on failure) ---------- */
+/* ---------- Cues: voice, vibration, tone, wake lock (all optional, quiet on failure) ---------- */
 
-const synth = window.speechSynthesis || null;
+const synth = window.speechSynthesis;
 let voice = null;
 
-/* A local voice in the page's language, or none: a foreign voice garbles the
-   words, and a network voice fails offline. */
+/* A local voice in the page's language, or none: a foreign voice garbles
+   the words, and a network voice fails offline. */
 function pickVoice() {
-  const lang = (root.lang || "en").toLowerCase();
+  const lang = (root.lang || "en").toLowerCase().split("-")[0];
   const voices = synth.getVoices().filter((v) => v.lang.toLowerCase().startsWith(lang));
   return voices.find((v) => v.localService) || voices[0] || null;
 }
 
 function speak(text) {
-  if (!synth || !settings.voice) return;
-  voice ||= pickVoice();
-  if (!voice) return; // no voice for this language (yet): the screen says it all
+  if (!synth || !settings.voice || !(voice ||= pickVoice())) return; // no voice (yet): the screen says it all
   synth.cancel();
   const utterance = new SpeechSynthesisUtterance(text);
   utterance.voice = voice;
@@ -97,43 +90,36 @@ function speak(text) {
 }
 
 let audio = null;
-function tone(frequency = 440) {
-  const Context = window.AudioContext || window.webkitAudioContext;
-  if (!settings.tone || !Context) return;
-  audio ||= new Context();
-  audio.resume();
+function tone(hz) {
+  if (!settings.tone || !window.AudioContext) return;
+  audio ||= new AudioContext();
+  audio.resume().catch(() => {});
   const t = audio.currentTime;
-  const osc = audio.createOscillator();
-  const gain = audio.createGain();
-  osc.frequency.value = frequency;
+  const osc = new OscillatorNode(audio, { frequency: hz });
+  const gain = new GainNode(audio);
   gain.gain.setValueAtTime(0.0001, t);
-  gain.gain.exponentialRampToValueAtTime(0.06, t + 0.04); // soft attack and fade: no click
+  gain.gain.exponentialRampToValueAtTime(0.06, t + 0.04); // soft in, soft out: no click
   gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.7);
   osc.connect(gain).connect(audio.destination);
   osc.start(t);
   osc.stop(t + 0.75);
 }
 
-function buzz(pattern) {
-  if (settings.vibrate && navigator.vibrate) navigator.vibrate(pattern);
-}
+const buzz = (pattern) => settings.vibrate && navigator.vibrate?.(pattern);
 
 let lock = null;
 let wantLock = false;
+let asking = false;
 async function keepAwake(on) {
   wantLock = on;
-  if (!on) {
-    const held = lock;
-    lock = null;
-    return held?.release().catch(() => {});
-  }
-  if (lock || !navigator.wakeLock || document.visibilityState !== "visible") return;
+  if (!on) return lock?.release().catch(() => {});
+  if (asking || (lock && !lock.released) || !navigator.wakeLock || document.visibilityState !== "visible") return;
+  asking = true;
   try {
-    const sentinel = await navigator.wakeLock.request("screen");
-    sentinel.addEventListener("release", () => { if (lock === sentinel) lock = null; });
-    lock = sentinel;
-    if (!wantLock) keepAwake(false); // paused while the request was pending
+    lock = await navigator.wakeLock.request("screen");
+    if (!wantLock) lock.release(); // paused while the request was pending
   } catch { /* refused (battery saver, no permission): the timer still works */ }
+  asking = false;
 }
 
 /* ---------- The player dialog ---------- */
@@ -143,42 +129,40 @@ dialog.className = "player";
 dialog.innerHTML = `
 <div class="pl-run" data-el="run">
   <div class="pl-top">
-    <button type="button" class="pl-stop" data-act="stop">Stop</button>
+    <button class="pl-stop" data-act="stop">Stop</button>
     <p class="pl-count" data-el="count"></p>
   </div>
   <div class="pl-bar" aria-hidden="true"><span data-el="bar"></span></div>
-  <div class="pl-stage" data-el="stage">
+  <div class="pl-stage">
     <p class="pl-phase" data-el="phase"></p>
     <div class="pl-text" data-el="text"></div>
   </div>
   <div class="pl-timer" role="timer" data-el="timer"><span class="pl-num" data-el="num"></span> <span class="pl-unit" data-el="unit"></span></div>
-  <p class="pl-sr" aria-live="polite" data-el="live"></p>
+  <p class="visually-hidden" aria-live="polite" data-el="live"></p>
   <div class="pl-controls">
-    <button type="button" class="pl-extend" data-act="extend">${bedtime ? "Hold longer: +15 s" : "Still cramping: +15 s"}</button>
-    <button type="button" class="pl-nav" data-act="back">Back</button>
-    <button type="button" class="pl-pause" data-act="pause" data-el="pause">Pause</button>
-    <button type="button" class="pl-nav" data-act="next" data-el="next">Next</button>
+    <button class="pl-extend" data-act="extend">${bedtime ? "Hold longer" : "Still cramping"}: +15 s</button>
+    <button class="pl-nav" data-act="back">Back</button>
+    <button class="pl-pause" data-act="pause" data-el="pause">Pause</button>
+    <button class="pl-nav" data-act="next" data-el="next">Next</button>
   </div>
 </div>
 <div class="pl-done" data-el="done" hidden>
   <h2 class="pl-done-title" tabindex="-1" data-el="doneTitle"></h2>
   <p class="pl-done-text" data-el="doneText"></p>
   <div data-el="slot"></div>
-  <button type="button" class="pl-close" data-act="close">Close</button>
+  <button class="pl-close" data-act="stop">Close</button>
 </div>`;
-const ui = Object.fromEntries([...dialog.querySelectorAll("[data-el]")].map((el) => [el.dataset.el, el]));
-
-const ACTIONS = { stop: () => dialog.close(), close: () => dialog.close(), extend, back: () => go(-1), next: () => go(1), pause: togglePause };
+const ui = Object.fromEntries($$(dialog, "[data-el]").map((el) => [el.dataset.el, el]));
+const actions = { stop: () => dialog.close(), extend, back: () => go(-1), next: () => go(1), pause: togglePause };
 dialog.addEventListener("click", (event) => {
   const button = event.target.closest("[data-act]");
-  if (button) ACTIONS[button.dataset.act]();
+  if (button) actions[button.dataset.act]();
 });
-dialog.addEventListener("close", end); // Stop, Close, or Escape
+dialog.addEventListener("close", end); // Stop, Close or Escape
 
 function start() {
   const steps = bedtime ? bedtimeSteps() : guideSteps();
-  if (!steps.length) return;
-  run = lastRun = { steps, index: 0, startedAt: Date.now(), endedAt: 0, deadline: null, left: null, paused: false, over: false, done: false };
+  run = lastRun = { steps, index: 0, startedAt: Date.now(), endedAt: 0, deadline: null, left: null, paused: false, over: false };
   root.dataset.playing = "";
   ui.run.hidden = false;
   ui.done.hidden = true;
@@ -186,27 +170,27 @@ function start() {
   dialog.showModal();
   keepAwake(true);
   enter(0, Date.now());
-  (settings.auto ? ui.pause : ui.next).focus();
+  (settings.advance === "auto" ? ui.pause : ui.next).focus();
 }
 
-/* Show step `index`, its time counted from `at`; `quiet` skips the cues
+/* Show step `index` with its time counted from `at`; `quiet` skips the cues
    (steps passed over while the tab slept are not worth announcing). */
 function enter(index, at, quiet = false) {
-  const step = run.steps[index];
-  const ms = durationOf(step);
+  const ms = durationOf(run.steps[index]);
   run.index = index;
   run.over = false;
-  run.left = run.paused ? ms || null : null;
+  run.left = run.paused && ms ? ms : null;
   run.deadline = !run.paused && ms ? at + ms : null;
-  if (!quiet) announce(step);
+  if (!quiet) announce();
   render();
 }
 
-function announce(step) {
-  const { index, steps } = run;
+function announce() {
+  const step = run.steps[run.index];
   const timing = step.seconds ? ` ${step.kind === "rest" ? "Rest" : "Hold"} ${Math.round(durationOf(step) / 1000)} seconds.` : "";
-  ui.live.textContent = `Step ${index + 1} of ${steps.length}. ${step.leg ? `${step.leg}. ` : ""}${step.text}${timing}`;
-  speak(step.leg ? `${step.leg}. ${step.text}` : step.text + timing);
+  const words = step.leg ? `${step.leg}. ${step.text}` : step.text + timing;
+  ui.live.textContent = `Step ${run.index + 1} of ${run.steps.length}. ${words}`;
+  speak(words);
   buzz(60);
   tone(step.kind === "rest" ? 392 : 440);
 }
@@ -215,25 +199,25 @@ function announce(step) {
 function tick() {
   if (!run || run.paused || run.done) return;
   const now = Date.now();
-  let moved = false;
+  const from = run.index;
   while (run.deadline !== null && now >= run.deadline) {
-    if (!settings.auto) {
+    if (settings.advance !== "auto") {
       run.deadline = null;
       run.over = true;
       ui.live.textContent = "Time is up. Tap Next when you are ready.";
       speak("Time is up.");
       buzz([60, 80, 60]);
-      break;
+    } else if (run.index === run.steps.length - 1) {
+      return finish(run.deadline);
+    } else {
+      enter(run.index + 1, run.deadline, true);
     }
-    if (run.index === run.steps.length - 1) return finish();
-    enter(run.index + 1, run.deadline, true);
-    moved = true;
   }
-  if (moved) announce(run.steps[run.index]);
+  if (run.index !== from) announce();
   render();
 }
 
-/* Wake at the next change of the displayed second, not on a fixed beat. */
+/* Wake when the displayed second changes, not on a fixed beat. */
 function schedule() {
   clearTimeout(timer);
   if (!run || run.paused || run.deadline === null) return;
@@ -243,14 +227,13 @@ function schedule() {
 
 function go(delta) {
   const index = run.index + delta;
-  if (index >= run.steps.length) return finish();
+  if (index === run.steps.length) return finish();
   enter(Math.max(0, index), Date.now());
 }
 
 function extend() {
-  const now = Date.now();
-  if (run.paused) run.left = (run.left || 0) + EXTRA_MS;
-  else run.deadline = (run.deadline ?? now) + EXTRA_MS;
+  if (run.paused) run.left = (run.left ?? 0) + EXTRA_MS;
+  else run.deadline = (run.deadline ?? Date.now()) + EXTRA_MS;
   run.over = false;
   ui.live.textContent = "15 more seconds.";
   render();
@@ -260,11 +243,11 @@ function togglePause() {
   const now = Date.now();
   run.paused = !run.paused;
   if (run.paused) {
-    run.left = run.deadline === null ? null : run.deadline - now;
+    run.left = run.deadline && run.deadline - now;
     run.deadline = null;
     synth?.cancel();
   } else {
-    run.deadline = run.left === null ? null : now + run.left;
+    run.deadline = run.left && now + run.left;
   }
   keepAwake(!run.paused);
   ui.live.textContent = run.paused ? "Paused." : "Resumed.";
@@ -272,20 +255,21 @@ function togglePause() {
   tick();
 }
 
-function finish() {
+/* `at`: when the last step ended, which may be before the tab woke up. */
+function finish(at = Date.now()) {
   run.done = true;
-  run.endedAt = Date.now();
+  run.endedAt = at;
   clearTimeout(timer);
   keepAwake(false);
   delete root.dataset.playing;
   if (bedtime) {
     const nights = store.get("unknot-routines", []);
-    store.set("unknot-routines", [...(Array.isArray(nights) ? nights : []), new Date(run.endedAt).toISOString()].slice(-400));
+    store.set("unknot-routines", [...(Array.isArray(nights) ? nights : []), new Date(at).toISOString()].slice(-400));
   }
   showDone();
 }
 
-/* Stopped (or closed after the end): let go of everything the run held. */
+/* Stopped, or closed after the end: let go of everything the run held. */
 function end() {
   clearTimeout(timer);
   synth?.cancel();
@@ -293,74 +277,59 @@ function end() {
   delete root.dataset.playing;
   if (run && !run.done) run.endedAt = Date.now();
   run = null;
-  if (checksHome) checksHome.after(checks);
+  checksHome?.after(checks);
 }
 
 /* ---------- Rendering ---------- */
 
-function formatSeconds(s) {
-  return s < 60 ? String(s) : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
+const clockText = (s) => (s < 60 ? String(s) : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`);
+const element = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
 
 function render() {
-  const { steps, index, paused } = run;
+  const { steps, index, paused, over } = run;
   const step = steps[index];
   ui.count.textContent = `Step ${index + 1} of ${steps.length}`;
   ui.bar.style.transform = `scaleX(${(index + 1) / steps.length})`;
-  ui.phase.textContent = step.kind === "hold" && step.reps > 1 ? `${step.phase} · hold ${step.rep} of ${step.reps}` : step.phase;
-  renderText(step);
+  ui.phase.textContent = step.phase;
+  if (ui.text.dataset.shown !== step.text) { // the same words stay the same node: no flicker
+    ui.text.dataset.shown = step.text;
+    ui.text.replaceChildren(step.lines ? element("ol") : element("p", step.text));
+    step.lines?.forEach((line) => ui.text.firstChild.append(element("li", line)));
+  }
   dialog.dataset.kind = step.kind;
   ui.pause.textContent = paused ? "Resume" : "Pause";
   ui.next.textContent = index === steps.length - 1 ? "Finish" : "Next";
-  renderTimer(step);
+
+  const ms = paused ? run.left : run.deadline && run.deadline - Date.now();
+  const seconds = ms === null ? null : Math.max(0, Math.ceil(ms / 1000));
+  let unit;
+  if (seconds === null) unit = over ? "Time is up · tap Next" : "Tap Next when ready";
+  else if (paused) unit = "paused";
+  else if (step.kind === "rest") unit = "seconds of rest";
+  else if (!step.seconds) unit = "until the next step";
+  else unit = `${step.reps > 1 ? `hold ${step.rep} of ${step.reps} · ` : ""}${seconds < 60 ? "seconds left" : "left"}`;
+  ui.num.textContent = seconds === null ? (over ? "0" : "–") : clockText(seconds);
+  ui.unit.textContent = unit;
+  ui.timer.classList.toggle("is-idle", seconds === null && !over);
+  ui.timer.classList.toggle("is-paused", paused);
+  ui.next.classList.toggle("is-ready", seconds === null && !paused);
   schedule();
 }
 
-function renderText(step) {
-  if (ui.text.dataset.shown === step.text) return; // keep the node: no flicker, no re-read
-  ui.text.dataset.shown = step.text;
-  if (step.lines) {
-    const list = document.createElement("ol");
-    list.append(...step.lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
-    ui.text.replaceChildren(list);
-  } else {
-    ui.text.replaceChildren(Object.assign(document.createElement("p"), { textContent: step.text }));
-  }
-}
-
-function renderTimer(step) {
-  const ms = run.paused ? run.left : run.deadline !== null ? run.deadline - Date.now() : null;
-  const seconds = ms === null ? null : Math.max(0, Math.ceil(ms / 1000));
-  let unit;
-  if (seconds === null) unit = run.over ? "Time is up · tap Next" : "Tap Next when ready";
-  else if (run.paused) unit = "paused";
-  else if (step.kind === "rest") unit = "seconds of rest";
-  else if (!step.seconds) unit = "until the next step";
-  else unit = seconds < 60 ? "seconds left" : "left";
-  ui.num.textContent = seconds === null ? (run.over ? "0" : "–") : formatSeconds(seconds);
-  ui.unit.textContent = unit;
-  ui.timer.classList.toggle("is-idle", seconds === null && !run.over);
-  ui.timer.classList.toggle("is-paused", run.paused);
-  ui.next.classList.toggle("is-ready", seconds === null && !run.paused);
-}
-
-/* The end: after-care checks for a cramp, a good-night for the routine. */
-const checks = document.getElementById("checks");
+/* The end: after-care checks for a cramp, a good night for the routine. */
 let checksHome = null;
 
 function showDone() {
-  const minutes = Math.floor((run.endedAt - run.startedAt) / 60000);
-  const seconds = Math.round(((run.endedAt - run.startedAt) % 60000) / 1000);
+  const seconds = Math.round((run.endedAt - run.startedAt) / 1000);
   ui.run.hidden = true;
   ui.done.hidden = false;
   if (bedtime) {
-    const week = store.get("unknot-routines", []).filter((at) => Date.now() - Date.parse(at) < 7 * 864e5).length;
     ui.doneTitle.textContent = "Routine done. Sleep well.";
-    ui.doneText.textContent = `That is ${week} of the last 7 nights.`;
+    ui.doneText.textContent = "Saved on this phone, so your diary can show the nights you stretched.";
     speak("All done. Sleep well.");
   } else {
     ui.doneTitle.textContent = "Well done.";
-    ui.doneText.textContent = `You stretched for ${minutes ? `${minutes} min ` : ""}${seconds} s. Three quick checks before you sleep:`;
+    ui.doneText.textContent = `You stretched for ${seconds >= 60 ? `${Math.floor(seconds / 60)} min ` : ""}${seconds % 60} s.`;
     if (checks) {
       checksHome ||= document.createComment("checks");
       checks.before(checksHome);
@@ -376,111 +345,85 @@ function showDone() {
 /* ---------- The page around the player ---------- */
 
 /* Without JavaScript every answer's advice shows; here only after "Yes". */
-function enhanceChecks() {
-  const form = document.getElementById("check-form");
-  if (!form) return;
-  const update = () => {
-    for (const fieldset of form.querySelectorAll(".check")) {
-      const yes = fieldset.querySelector('input[value="yes"]').checked;
-      fieldset.querySelector(".advice").hidden = !yes;
-      fieldset.classList.toggle("is-yes", yes);
-    }
-  };
-  form.addEventListener("change", update);
-  update();
+function showAdvice() {
+  for (const fieldset of $$(document, ".check")) {
+    fieldset.querySelector(".advice").hidden = !fieldset.querySelector('input[value="yes"]').checked;
+  }
 }
 
 /* Hand the cramp to the diary; the link itself then opens it. */
-function enhanceLog() {
-  document.getElementById("log-cramp")?.addEventListener("click", () => {
-    const started = lastRun?.startedAt ?? Date.now();
-    const ended = lastRun ? lastRun.endedAt || Date.now() : started;
-    store.set("unknot-pending-cramp", {
-      at: new Date(started).toISOString(),
-      muscle: document.getElementById("routine")?.dataset.routine ?? null,
-      side: null,
-      seconds: Math.round((ended - started) / 1000),
-    });
+function logCramp() {
+  const started = lastRun?.startedAt ?? Date.now();
+  const ended = lastRun ? lastRun.endedAt || Date.now() : started;
+  store.set("unknot-pending-cramp", {
+    at: new Date(started).toISOString(),
+    muscle: document.getElementById("routine")?.dataset.routine ?? null,
+    side: null,
+    seconds: Math.round((ended - started) / 1000),
   });
 }
 
-function hourOptions(selected) {
-  return Array.from({ length: 24 }, (_, h) =>
-    `<option value="${h}"${h === selected ? " selected" : ""}>${String(h).padStart(2, "0")}:00</option>`).join("");
-}
+const options = (values, label, selected) =>
+  values.map((v) => `<option value="${v}"${v === selected ? " selected" : ""}>${label(v)}</option>`).join("");
+const hours = Array.from({ length: 24 }, (_, h) => h);
+const hourLabel = (h) => `${String(h).padStart(2, "0")}:00`;
 
 function buildSettings() {
   const [from, until] = store.get("unknot-night-hours", [21, 7]);
-  const panel = launch.querySelector(".player-settings");
-  panel.insertAdjacentHTML("beforeend", `
+  launch.querySelector(".player-settings").insertAdjacentHTML("beforeend", `
 <fieldset><legend>After each step</legend>
-  <label><input type="radio" name="auto" value="1"> Move on by itself</label>
-  <label><input type="radio" name="auto" value=""> Wait for me to tap Next</label>
+  <label><input type="radio" name="advance" value="auto"> Move on by itself</label>
+  <label><input type="radio" name="advance" value="tap"> Wait for me to tap Next</label>
 </fieldset>
-<label class="pl-field">Hold times
-  <select name="factor">${FACTORS.map((f) => `<option value="${f}">${f === 1 ? "As written" : `× ${f}`}</option>`).join("")}</select></label>
+<label>Hold times <select name="factor">${options(FACTORS, (f) => (f === 1 ? "As written" : `× ${f}`), settings.factor)}</select></label>
 ${synth ? '<label><input type="checkbox" name="voice"> Read each step aloud</label>' : ""}
 <label><input type="checkbox" name="vibrate"> Vibrate at each step</label>
 <label><input type="checkbox" name="tone"> Soft tone at each step</label>
-<fieldset><legend>Dim night colours</legend>
-  <label class="pl-field">From <select name="nightFrom">${hourOptions(from)}</select></label>
-  <label class="pl-field">until <select name="nightUntil">${hourOptions(until)}</select></label>
+<fieldset class="pl-hours"><legend>Dim night colours</legend>
+  <label>From <select name="nightFrom">${options(hours, hourLabel, from)}</select></label>
+  <label>until <select name="nightUntil">${options(hours, hourLabel, until)}</select></label>
 </fieldset>`);
-}
-
-/* Reflect the saved settings in every control of the launch area. */
-function showSettings() {
-  for (const input of launch.querySelectorAll("input, select")) {
-    const value = settings[input.name];
-    if (value === undefined) continue;
-    if (input.type === "checkbox") input.checked = Boolean(value);
-    else if (input.type === "radio") input.checked = input.value === (typeof value === "boolean" ? (value ? "1" : "") : value);
-    else input.value = String(value);
+  for (const input of $$(launch, "input")) {
+    if (input.type === "checkbox") input.checked = Boolean(settings[input.name]);
+    else input.checked = settings[input.name] === input.value;
   }
 }
 
-function saveSetting(input) {
-  const { name } = input;
-  if (name === "nightFrom" || name === "nightUntil") {
-    const hours = ["nightFrom", "nightUntil"].map((n) => Number(launch.querySelector(`[name=${n}]`).value));
-    store.set("unknot-night-hours", hours);
-    return applyNight(hours);
+function saveSetting({ name, type, value, checked }) {
+  if (name.startsWith("night")) {
+    const night = ["nightFrom", "nightUntil"].map((n) => Number(launch.querySelector(`[name=${n}]`).value));
+    store.set("unknot-night-hours", night);
+    return applyNight(night);
   }
-  if (input.type === "checkbox") settings[name] = input.checked;
-  else if (name === "auto") settings.auto = input.value === "1";
-  else if (name === "factor") settings.factor = Number(input.value);
-  else settings[name] = input.value;
-  store.set(SETTINGS_KEY, settings);
+  settings[name] = type === "checkbox" ? checked : name === "factor" ? Number(value) : value;
+  store.set(KEY, settings);
 }
 
-/* The same rule as theme.js, applied again when the hours change. */
+/* theme.js's rule, applied again when the hours change. */
 function applyNight([from, until]) {
   let chosen = null;
   try { chosen = localStorage.getItem("unknot-theme"); } catch { /* follow the system */ }
   const hour = new Date().getHours();
   const atNight = from > until ? hour >= from || hour < until : hour >= from && hour < until;
-  const dark = matchMedia("(prefers-color-scheme: dark)").matches;
-  if (chosen !== "light" && (atNight || dark || chosen === "dark")) root.dataset.theme = "night";
-  else if (chosen) root.dataset.theme = chosen;
+  if (chosen !== "light" && (atNight || chosen === "dark" || matchMedia("(prefers-color-scheme: dark)").matches)) {
+    root.dataset.theme = "night";
+  } else if (chosen) root.dataset.theme = chosen;
   else delete root.dataset.theme;
 }
 
-function init() {
-  enhanceChecks();
-  enhanceLog();
-  if (!launch) return;
+document.getElementById("check-form")?.addEventListener("change", showAdvice);
+document.getElementById("log-cramp")?.addEventListener("click", logCramp);
+showAdvice();
+if (launch) {
   buildSettings();
-  showSettings();
   launch.addEventListener("change", (event) => saveSetting(event.target));
   launch.querySelector("[data-start]").addEventListener("click", start);
   launch.classList.add("is-ready");
   document.body.append(dialog);
-  if (synth) synth.addEventListener?.("voiceschanged", () => { voice = pickVoice(); });
+  synth?.addEventListener?.("voiceschanged", () => { voice = pickVoice(); });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible" || !run) return;
-    if (wantLock) keepAwake(true); // the system drops the lock when the screen goes off
+    if (wantLock) keepAwake(true); // the system lets go of the lock when the screen goes off
     tick();
   });
 }
-
-init();

@@ -125,8 +125,7 @@ class Browser:
 
     def wait_for_worker(self, page):
         """Wait until a service worker controls the page (bounded)."""
-        page.evaluate("navigator.serviceWorker.ready")
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ exact. Every wait is bounded.
 """
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-NOON = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
-NIGHT = datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+NIGHT = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 CALF_STEPS = 10  # 6 stretch steps + 4 after-care steps
 # Auto-advance, hold times as written: untimed steps move on after 5 s.
 CALF_SECONDS = [5, 30, 5, 30, 5, 30, 30, 5, 5, 5]
@@ -41,6 +41,15 @@ if (navigator.wakeLock) {
 }
 """
 READY = "() => document.getElementById('player').classList.contains('is-ready')"
+CUE_SPY = """
+window.__buzz = [];
+navigator.vibrate = (pattern) => { window.__buzz.push(pattern); return true; };
+window.__tones = 0;
+const RealOscillator = window.OscillatorNode;
+window.OscillatorNode = class extends RealOscillator {
+  constructor(...args) { super(...args); window.__tones++; }
+};
+"""
 WAKE_ACTIVE = "() => window.__wake.sentinels.filter((s) => !s.released).length"
 
 
@@ -167,7 +176,7 @@ def test_still_cramping_adds_fifteen_seconds(phone):
 def test_tap_to_continue_waits_for_next(phone):
     b = phone()
     page = open_paused(b, "/guide/calf")
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     page.get_by_label("Wait for me to tap Next").check()
     start(page)
     assert step_number(page) == 1 and timer_seconds(page) is None
@@ -192,7 +201,7 @@ def test_tap_to_continue_waits_for_next(phone):
 def test_hold_time_setting_scales_and_survives_reload(phone):
     b = phone()
     page = open_paused(b, "/guide/calf")
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     page.get_by_label("Hold times").select_option("2")
     start(page)
     assert timer_seconds(page) == 10, "untimed steps scale too"
@@ -200,12 +209,12 @@ def test_hold_time_setting_scales_and_survives_reload(phone):
     assert timer_seconds(page) == 60
     assert page.get_by_role("timer").inner_text().startswith("1:00")
     page.get_by_role("button", name="Stop").click()
-    assert not page.evaluate("'playing' in document.documentElement.dataset")
+    page.wait_for_function("() => !('playing' in document.documentElement.dataset)", timeout=5000)
     assert storage(page, "unknot-player")["factor"] == 2
 
     page.reload()
     page.wait_for_function(READY, timeout=5000)
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     assert page.get_by_label("Hold times").input_value() == "2"
     page.get_by_label("Hold times").select_option("10")
     start(page)
@@ -261,11 +270,55 @@ def test_wake_lock_held_while_running_and_released(phone):
     assert_clean(b)
 
 
+def test_stop_and_escape_end_the_routine(phone):
+    b = phone()
+    page = open_paused(b, "/guide/calf", scripts=[WAKE_LOCK_SPY])
+    for leave in ("Stop", "Escape"):
+        page.get_by_role("button", name="Start").focus()
+        start(page)
+        page.wait_for_function(WAKE_ACTIVE + " === 1", timeout=5000)
+        page.clock.run_for(8000)
+        if leave == "Stop":
+            page.get_by_role("button", name="Stop").click()
+        else:
+            page.keyboard.press("Escape")
+        page.get_by_role("dialog").wait_for(state="hidden", timeout=5000)
+        page.wait_for_function("() => !('playing' in document.documentElement.dataset)", timeout=5000)
+        page.wait_for_function(WAKE_ACTIVE + " === 0", timeout=5000)
+        assert page.evaluate("document.activeElement.matches('.player-start')"), "focus goes back to Start"
+        page.clock.run_for(60_000)  # nothing left ticking
+    start(page)
+    assert (step_number(page), timer_seconds(page)) == (1, 5), "a new start begins at the top"
+    assert_clean(b)
+
+
+def test_vibration_on_by_default_and_tone_opt_in(phone):
+    b = phone()
+    page = open_paused(b, "/guide/calf", scripts=[CUE_SPY])
+    start(page)
+    page.clock.run_for(40_000)  # steps 1 to 4
+    assert page.evaluate("window.__buzz") == [60] * 4
+    assert page.evaluate("window.__tones") == 0, "the tone is off by default"
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("dialog").wait_for(state="hidden", timeout=5000)
+    page.get_by_text("Timing and voice settings").click()
+    page.get_by_label("Vibrate at each step").uncheck()
+    page.get_by_label("Soft tone at each step").check()
+    page.evaluate("window.__buzz = []")
+    start(page)
+    page.clock.run_for(40_000)
+    assert page.evaluate("window.__buzz") == []
+    assert page.evaluate("window.__tones") == 4
+    saved = storage(page, "unknot-player")
+    assert (saved["vibrate"], saved["tone"]) == (False, True)
+    assert_clean(b)
+
+
 def test_voice_speaks_each_step_when_on(phone):
     b = phone()
     page = open_paused(b, "/guide/calf", scripts=[SPEECH_STUB])
     texts = page_steps(page)
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     page.get_by_label("Read each step aloud").check()
     start(page)
     page.clock.run_for(sum(CALF_SECONDS) * 1000)
@@ -322,7 +375,7 @@ def press_until_focused(page, key, selector, limit=40):
 
 
 def test_keyboard_only_run_through(phone):
-    b = phone()
+    b = phone(service_workers="block")  # the stand-in diary below must answer, not the real one
     page = open_paused(b, "/guide/calf")
     page.route("**/diary?from=player", lambda route: route.fulfill(
         status=200, content_type="text/html", body="<!doctype html><title>Diary</title><h1>Diary</h1>"))
@@ -412,7 +465,7 @@ def test_without_javascript_the_page_is_the_guide(phone):
 
 
 def test_log_this_cramp_hands_the_cramp_to_the_diary(phone):
-    b = phone()
+    b = phone(service_workers="block")  # the stand-in diary below must answer, not the real one
     page = open_paused(b, "/guide/foot")
     page.route("**/diary?from=player", lambda route: route.fulfill(
         status=200, content_type="text/html", body="<!doctype html><title>Diary</title><h1>Diary</h1>"))
@@ -433,7 +486,7 @@ def test_night_hours_setting_dims_the_page(phone):
     b = phone()
     page = open_paused(b, "/guide/calf")
     assert page.evaluate("document.documentElement.dataset.theme") is None
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     assert page.get_by_label("From").input_value() == "21"
     page.get_by_label("From").select_option("11")
     page.get_by_label("until").select_option("13")
@@ -441,7 +494,7 @@ def test_night_hours_setting_dims_the_page(phone):
     assert page.evaluate("document.documentElement.dataset.theme") == "night"
     page.reload()
     assert page.evaluate("document.documentElement.dataset.theme") == "night"
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     page.get_by_label("until").select_option("12")
     assert page.evaluate("document.documentElement.dataset.theme") is None
     assert_clean(b)
@@ -499,7 +552,7 @@ def test_bedtime_seated_and_long_hold_options(phone):
     b = phone()
     page = open_paused(b, "/routine/bedtime")
     set_storage(page, "unknot-routines", [f"2025-01-01T21:{i % 60:02d}:00.000Z" for i in range(400)])
-    page.get_by_label("Seated").check()
+    page.get_by_role("radio", name="Seated").check()
     page.get_by_label("One 30-second hold").check()
     start(page)
     steps = run_bedtime(page)
@@ -511,7 +564,7 @@ def test_bedtime_seated_and_long_hold_options(phone):
     assert len(nights) == 400 and nights[-1].startswith("2026-03-02T12:0")
     page.get_by_role("button", name="Close").click()
     page.reload()
-    assert page.get_by_label("Seated").is_checked() and page.get_by_label("One 30-second hold").is_checked()
+    assert page.get_by_role("radio", name="Seated").is_checked() and page.get_by_label("One 30-second hold").is_checked()
     assert_clean(b)
 
 
@@ -532,8 +585,11 @@ def test_bedtime_setup_step_lists_the_position(phone):
 def test_offline_with_the_server_stopped(phone, live_server):
     b = phone()
     page = b.open("/guide/calf")
-    b.wait_for_worker(page)
+    # Bounded, unlike awaiting navigator.serviceWorker.ready.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
     live_server.stop()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append((m.text, m.location["url"])))
     try:
         page.clock.install(time=NIGHT)
         page.reload()
@@ -549,7 +605,9 @@ def test_offline_with_the_server_stopped(phone, live_server):
         assert len(run_bedtime(page)) == 24
     finally:
         live_server.start()
-    assert_clean(b)
+    assert errors == []
+    assert len(b.console_errors) == len(errors)
+    assert b.foreign_requests == []
 
 
 # ---------- Accessibility and looks ----------
@@ -557,6 +615,7 @@ def test_offline_with_the_server_stopped(phone, live_server):
 def axe_violations(page):
     from axe_playwright_python.sync_playwright import Axe
 
+    page.clock.resume()  # axe waits on timers of its own
     results = Axe().run(page)
     return [(v["id"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
 
@@ -569,7 +628,7 @@ def test_axe_finds_nothing(phone, path, theme):
     if theme == "dark":
         page.evaluate("document.documentElement.dataset.theme = 'dark'")
     assert page.evaluate("document.documentElement.dataset.theme") == (None if theme == "light" else theme)
-    page.get_by_text("Timing, voice and night settings").click()
+    page.get_by_text("Timing and voice settings").click()
     assert axe_violations(page) == []
     start(page)
     page.clock.run_for(6000)
@@ -585,32 +644,46 @@ def test_axe_finds_nothing(phone, path, theme):
     assert_clean(b)
 
 
-@pytest.mark.parametrize("scheme", ["dark", "night"])
-def test_screenshots(phone, output_dir, scheme):
-    """Mid-stretch at 390 × 844; look at them."""
-    b = phone(color_scheme="dark")
-    page = open_paused(b, "/guide/calf", at=NIGHT)
-    if scheme == "dark":
-        page.evaluate("document.documentElement.dataset.theme = 'dark'")
-    page.screenshot(path=output_dir / f"calf-{scheme}-page.png")
-    page.get_by_text("Timing, voice and night settings").click()
-    page.screenshot(path=output_dir / f"calf-{scheme}-settings.png", full_page=True)
+@pytest.mark.parametrize("scheme", ["light", "dark", "night"])
+def test_player_screenshots(phone, output_dir, scheme):
+    """Mid-stretch at 390 × 844, saved for a human (and a model) to look at."""
+    b = phone(color_scheme="light" if scheme == "light" else "dark", reduced_motion="reduce")
+    shots = []
+
+    def shot(page, name, **options):
+        path = output_dir / f"{name}-{scheme}.png"
+        (options.pop("element", None) or page).screenshot(path=path, **options)
+        shots.append(path)
+
+    def open_in_theme(path):
+        page = open_paused(b, path, at=NOON if scheme == "light" else NIGHT)
+        if scheme == "dark":
+            page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        return page
+
+    page = open_in_theme("/guide/calf")
+    shot(page, "calf-page")
+    page.get_by_text("Timing and voice settings").click()
+    shot(page, "calf-settings", element=page.locator("#player"))
     start(page)
     page.clock.run_for(13_000)
-    page.screenshot(path=output_dir / f"calf-{scheme}-hold.png")
+    shot(page, "calf-hold")
     page.get_by_role("button", name="Pause").click()
-    page.screenshot(path=output_dir / f"calf-{scheme}-paused.png")
+    shot(page, "calf-paused")
     page.get_by_role("button", name="Resume").click()
     page.clock.fast_forward(30 * 60_000)
+    shot(page, "calf-done")
     page.locator("fieldset[data-check=breath]").get_by_label("Yes").check()
-    page.screenshot(path=output_dir / f"calf-{scheme}-done.png")
+    page.locator("#log-cramp").scroll_into_view_if_needed()
+    shot(page, "calf-done-emergency")
 
-    bed = open_paused(b, "/routine/bedtime", at=NIGHT)
-    if scheme == "dark":
-        bed.evaluate("document.documentElement.dataset.theme = 'dark'")
-    bed.screenshot(path=output_dir / f"bedtime-{scheme}-page.png")
+    bed = open_in_theme("/routine/bedtime")
+    shot(bed, "bedtime-page")
     start(bed)
-    bed.screenshot(path=output_dir / f"bedtime-{scheme}-setup.png")
+    shot(bed, "bedtime-setup")
     bed.clock.run_for(13_000)
-    bed.screenshot(path=output_dir / f"bedtime-{scheme}-hold.png")
+    shot(bed, "bedtime-hold")
+    bed.clock.fast_forward(30 * 60_000)
+    shot(bed, "bedtime-done")
+    assert all(p.stat().st_size > 10_000 for p in shots)
     assert_clean(b)

@@ -162,9 +162,11 @@ def test_new_version_waits_for_the_tap(launch_browser, tmp_path):
 
         with page.expect_navigation(timeout=15000):
             page.get_by_role("button", name="Update now").click()
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
-        page.wait_for_function(f"caches.keys().then(k => k.length === 1 && k[0] !== {old[0]!r})",
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
+        page.wait_for_function(f"() => caches.keys().then(k => k.length === 1 && k[0] !== {old[0]!r})",
                                timeout=15000, polling=200)
+        new = page.evaluate("caches.keys()")
+        assert len(new) == 1 and new != old  # the old version's cache is gone
         assert page.evaluate("window.__sameDocument") is None
         assert browser.console_errors == []
     finally:
