@@ -293,3 +293,26 @@ def test_the_scheduler_runs_forget_inactive_daily(app):
     daily = jobs.get_job("forget")
     assert daily.trigger.interval.total_seconds() == 24 * 3600
     scheduler.forget(app)  # runs against the app's database without error
+
+
+def test_no_secret_reaches_the_logs(subscribe, push_app, push_service, clock, caplog):
+    """Tokens, keys and endpoint paths identify or unlock a device: never logged."""
+    import logging
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from webapp import scheduler
+
+    caplog.set_level(logging.DEBUG)
+    sub, token = subscribe("UTC")
+    push_service.respond(500, times=1)
+    clock.set(datetime(2026, 3, 2, 14, 0, 1, tzinfo=timezone.utc))
+    scheduler.tick(push_app)
+    subscribe.client.post("/api/log", json={"kind": "water"}, headers={"Authorization": f"Bearer {token}"})
+    subscribe.client.get("/api/reminders", headers={"Authorization": "Bearer wrong-" + token})
+    pem = Path(push_app.config["VAPID_PRIVATE_KEY"]).read_text().splitlines()[1]
+    logged = caplog.text
+    assert logged  # something was logged, and none of it is secret
+    for secret in (token, sub["keys"]["auth"], sub["keys"]["p256dh"], sub["endpoint"].split("/push/")[1],
+                   pem, push_app.secret_key):
+        assert secret not in logged

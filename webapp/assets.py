@@ -59,7 +59,8 @@ def version():
 def precache_urls():
     from .pages import PRECACHED_PAGES
 
-    files = [asset_url(p) for p in static_hashes() if p not in PRECACHE_SKIP]
+    files = [asset_url(p) for p in static_hashes()
+             if p not in PRECACHE_SKIP and not p.startswith("screenshots/")]
     return [*PRECACHED_PAGES, "/manifest.webmanifest", *files]
 
 
@@ -94,6 +95,12 @@ def manifest():
             {"src": asset_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
             {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
             {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+        "screenshots": [
+            {"src": asset_url("screenshots/home-dark.png"), "sizes": "780x1688", "type": "image/png",
+             "form_factor": "narrow", "label": "Cramp now: pick the muscle, start the stretch"},
+            {"src": asset_url("screenshots/guide-night.png"), "sizes": "780x1688", "type": "image/png",
+             "form_factor": "narrow", "label": "A guided calf stretch in the dim night theme"},
         ],
         "shortcuts": [
             {"name": "Cramp now", "short_name": "Cramp now", "description": "Start the calf stretch straight away",
