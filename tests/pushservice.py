@@ -419,6 +419,9 @@ class PushService:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A real push service takes hundreds of new connections at once; the
+    # default backlog of 5 would refuse a burst from several dispatchers.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]

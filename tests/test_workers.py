@@ -77,8 +77,9 @@ def test_every_due_reminder_is_delivered_exactly_once(count, push_app, push_serv
     assert push_service.rejections == []
     with push_app.app_context(), db.begin() as session:
         log = session.execute(select(Delivery.subscription_id, Delivery.outcome)).all()
-    assert Counter(o for _, o in log) == {"ok": 240}
-    assert sorted(s for s, _ in log) == sorted(ids)
+    # One successful delivery per subscription (a network hiccup may add a
+    # logged retry, never a second delivery: checked on the service above).
+    assert sorted(s for s, o in log if o == "ok") == sorted(ids)
 
 
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)
