@@ -21,6 +21,20 @@ class Defaults:
     SCHEDULER = "on"
     # How often the scheduler's tick looks for due reminders, in seconds.
     TICK_SECONDS = 2
+    # Reminder dispatch (webapp/dispatch.py).
+    DISPATCH_LEASE_SECONDS = 120.0  # a claim older than this is taken over
+    DISPATCH_PASS_SECONDS = 45.0  # no send starts later than this into a pass
+    DISPATCH_BATCH = 500  # rows per claim
+    SEND_THREADS = 64  # concurrent sends (I/O bound: many more than cores)
+    # Sender processes for one dispatcher (0: threads in this process only).
+    # Encryption holds the GIL, so a dedicated worker should use one per core
+    # it may use; the embedded scheduler keeps 0 (a web server is not forked).
+    SEND_PROCESSES = 0
+    PUSH_CONNECT_TIMEOUT = 3.05
+    PUSH_READ_TIMEOUT = 10.0
+    SQLITE_BUSY_TIMEOUT = 15.0
+    # /healthz answers 503 past this heartbeat age (None: 120 s, or 10 ticks if longer).
+    HEALTH_MAX_HEARTBEAT_AGE = None
     MAX_CONTENT_LENGTH = 16 * 1024
     # None: made once in the instance folder; required from the environment
     # when PRODUCTION is true (UNKNOT_PRODUCTION=true, UNKNOT_SECRET_KEY=...).

@@ -14,7 +14,7 @@ class Database:
 
     def init_app(self, app):
         url = app.config["DATABASE_URL"]
-        self.engine = make_engine(url, busy_timeout=float(app.config.get("SQLITE_BUSY_TIMEOUT") or 15))
+        self.engine = make_engine(url, busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         app.extensions["unknot_db"] = self
         app.teardown_appcontext(self._close_request_session)

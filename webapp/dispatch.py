@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import clock, content, schedule
 from .db import db
+from .config import Defaults
 from .fanout import Fanout
 from .models import Delivery, DueReminder, Heartbeat, Subscription, UTCDateTime, WaterLog
 from .payloads import URGENCY, next_tip, reminder_payload
@@ -53,20 +54,6 @@ from .pushing import channel
 
 log = logging.getLogger(__name__)
 
-# Defaults; each can be set as UNKNOT_<NAME> (e.g. UNKNOT_DISPATCH_LEASE_SECONDS=120).
-DEFAULTS = {
-    "DISPATCH_LEASE_SECONDS": 120.0,  # a claim older than this is taken over
-    "DISPATCH_PASS_SECONDS": 45.0,  # no send starts later than this into a pass
-    "DISPATCH_BATCH": 500,  # rows per claim
-    "SEND_THREADS": 64,  # concurrent sends (I/O bound: many more than cores)
-    # Sender processes for one dispatcher (0: threads in this process only). Use
-    # about one per spare core when a single dispatcher must send fast; with
-    # several workers (one per core) leave it at 0.
-    "SEND_PROCESSES": 0,
-    "PUSH_CONNECT_TIMEOUT": 3.05,
-    "PUSH_READ_TIMEOUT": 10.0,
-}
-BATCH = DEFAULTS["DISPATCH_BATCH"]
 MAX_BATCHES = 200
 MAX_BACKOFF = timedelta(hours=1)
 EPSILON = timedelta(microseconds=1)
@@ -79,8 +66,8 @@ T = DueReminder.__table__
 
 
 def setting(app, name):
-    value = app.config.get(name)
-    return DEFAULTS[name] if value is None else type(DEFAULTS[name])(value)
+    """A dispatch setting (webapp.config), as the type of its default."""
+    return type(getattr(Defaults, name))(app.config[name])
 
 
 @dataclass
