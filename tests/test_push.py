@@ -412,12 +412,9 @@ def test_payload_kind_is_checked():
 def test_topic_for():
     assert topic_for("hydration") == topic_for("hydration")
     assert topic_for("hydration") != topic_for("stretch")
-    topics = [topic_for(k) for k in ("hydration", "stretch", "test")]
-    topics += [topic_for("hydration", 123456789), topic_for("test", "x" * 100)]
-    for t in topics:
+    for t in [topic_for(k) for k in ("hydration", "stretch", "test")]:
         assert 1 <= len(t) <= 32
         assert set(t) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-    assert topic_for("test", 1) != topic_for("test", 2) != topic_for("test")
 
 
 def test_parse_retry_after():

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from webapp.plan import available_zones, default_plan, parse_hhmm, time_in_quiet, time_in_window, validate_plan
-from webapp.schedule import in_quiet, local_date, next_due, snooze_until, upcoming
+from webapp.schedule import in_quiet, local_date, next_due, snooze_until
 
 UTC = timezone.utc
 NO_QUIET = {"from": "00:00", "until": "00:00"}
@@ -80,12 +80,6 @@ def test_bad_arguments():
         next_due(plan, "sleep", utc(2024, 1, 1))
     with pytest.raises(ValueError):
         in_quiet(plan, datetime(2024, 1, 1))
-
-
-def test_upcoming_lists_both_kinds():
-    plan = make_plan("UTC")
-    assert upcoming(plan, utc(2024, 1, 1, 9)) == {"hydration": utc(2024, 1, 1, 10),
-                                                  "stretch": utc(2024, 1, 1, 21, 30)}
 
 
 def test_an_aware_non_utc_after_is_accepted_and_utc_comes_back():

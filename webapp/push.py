@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import functools
 import email.utils
-import hashlib
 import json
 import math
 import re
@@ -41,7 +40,6 @@ __all__ = [
     "load_or_create_vapid_key",
     "public_key_b64",
     "VapidSigner",
-    "Payload",
     "encode_payload",
     "topic_for",
     "encrypt",
@@ -175,20 +173,6 @@ def encode_payload(kind: str, title: str, body: str, url: str, tag: str) -> byte
     return data
 
 
-@dataclass(frozen=True, slots=True)
-class Payload:
-    """A notification's content; `encode()` gives the bytes to encrypt."""
-
-    kind: str
-    title: str
-    body: str
-    url: str
-    tag: str
-
-    def encode(self) -> bytes:
-        return encode_payload(self.kind, self.title, self.body, self.url, self.tag)
-
-
 def _same_origin_path(url) -> bool:
     # "//host" and "/\host" are protocol-relative in browsers: another origin.
     return (
@@ -199,19 +183,12 @@ def _same_origin_path(url) -> bool:
     )
 
 
-def topic_for(kind: str, occurrence_id=None) -> str:
+def topic_for(kind: str) -> str:
     """The Topic header: one per kind, so a newer reminder replaces an older
-    one the push service still holds (a phone that was off gets one, not ten).
-
-    Pass `occurrence_id` only for a message that must NOT replace others of
-    its kind (e.g. a test push); it gets a topic of its own.
-    """
+    one the push service still holds (a phone that was off gets one, not ten)."""
     if not isinstance(kind, str) or not _TOPIC.fullmatch(kind) or len(kind) > 16:
         raise ValueError("kind must be 1-16 URL-safe characters")
-    if occurrence_id is None:
-        return f"unknot-{kind}"
-    digest = hashlib.sha256(f"{kind}\0{occurrence_id}".encode()).digest()
-    return f"{kind}-{_b64url(digest)}"[:32]
+    return f"unknot-{kind}"
 
 
 # -- encryption ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .plan import parse_hhmm, time_in_quiet, time_in_window
 
-__all__ = ["KINDS", "SEARCH_DAYS", "in_quiet", "local_date", "next_due", "upcoming", "snooze_until",
+__all__ = ["KINDS", "SEARCH_DAYS", "in_quiet", "local_date", "next_due", "snooze_until",
            "quiet_starts_after", "deliver_by", "next_live_due"]
 
 UTC = timezone.utc
@@ -54,14 +54,6 @@ def next_due(plan: dict, kind: str, after: datetime, *, glasses_today: int = 0) 
     if kind == "stretch":
         return _next_stretch(plan, after)
     raise ValueError(f"unknown reminder kind {kind!r}")
-
-
-def upcoming(plan: dict, after: datetime, *, glasses_today: int = 0) -> dict:
-    """next_due for every kind, keyed by kind (what the API shows as "next")."""
-    return {
-        "hydration": next_due(plan, "hydration", after, glasses_today=glasses_today),
-        "stretch": next_due(plan, "stretch", after),
-    }
 
 
 def snooze_until(plan: dict, now: datetime, minutes: int | float) -> datetime:
