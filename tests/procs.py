@@ -9,23 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.pushservice import PushService
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class RecordingPushService(PushService):
-    """The loopback push service, also noting every request's path on arrival
-    (so a test knows what was in flight when it killed a worker)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.arrived: list[str] = []
-
-    def _handle(self, handler, body):
-        with self._cond:
-            self.arrived.append(handler.path)
-        super()._handle(handler, body)
 
 
 class Workers:

@@ -117,6 +117,7 @@ class _State:
     messages: list[Message] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     hits: int = 0
+    arrived: list[str] = field(default_factory=list)  # every request's path, on arrival
 
 
 class PushService:
@@ -243,12 +244,20 @@ class PushService:
         with self._cond:
             return self._state.hits
 
+    @property
+    def arrived(self) -> list[str]:
+        """Every request's path as it arrived, before any answer (so a test
+        knows what was in flight when it killed a sender)."""
+        with self._cond:
+            return list(self._state.arrived)
+
     def clear(self) -> None:
-        """Forget messages, rejections and hits (subscriptions and rules stay)."""
+        """Forget messages, rejections, hits and arrivals (subscriptions and rules stay)."""
         with self._cond:
             self._state.messages.clear()
             self._state.rejections.clear()
             self._state.hits = 0
+            self._state.arrived.clear()
 
     # -- request handling (called from handler threads) ------------------------
 
@@ -257,6 +266,7 @@ class PushService:
         path = handler.path
         with self._cond:
             self._state.hits += 1
+            self._state.arrived.append(path)
             m = _PATH.fullmatch(path)
             sub_id = m.group(1) if m else None
             sub = self._state.subscriptions.get(sub_id) if sub_id else None

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from tests.procs import RecordingPushService, Workers, wait_until
+from tests.procs import Workers, wait_until
 from tests.seed import add_due, awake_plan
 from webapp import dispatch, schedule
 from webapp.db import db
@@ -21,12 +21,6 @@ from webapp.pushing import channel
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def push_service():
-    with RecordingPushService() as service:
-        yield service
 
 
 @pytest.fixture

@@ -11,19 +11,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from tests.procs import RecordingPushService, Workers, wait_until
+from tests.procs import Workers, wait_until
 from tests.seed import add_due
 from webapp.db import db
 from webapp.models import Delivery, DueReminder
 from webapp.pushing import channel
 
 UTC = timezone.utc
-
-
-@pytest.fixture
-def push_service():
-    with RecordingPushService() as service:
-        yield service
 
 
 @pytest.fixture
