@@ -39,7 +39,7 @@ def test_default_plan_is_valid_and_as_documented():
     assert DEFAULT_PLAN == {
         "timezone": "UTC",
         "hydration": {"enabled": True, "every_minutes": 120, "from": "08:00", "until": "20:00",
-                      "goal_glasses": 8},
+                      "goal_glasses": 8, "fluid_limited": False},
         "stretch": {"enabled": True, "at": ["21:30"]},
         "quiet": {"from": "22:00", "until": "07:00"},
     }
@@ -60,7 +60,7 @@ def test_validate_returns_a_new_canonical_plan():
     assert out["stretch"]["at"] is not data["stretch"]["at"]
     assert out["hydration"] is not data["hydration"]
     assert list(out) == ["timezone", "hydration", "stretch", "quiet"]
-    assert list(out["hydration"]) == ["enabled", "every_minutes", "from", "until", "goal_glasses"]
+    assert list(out["hydration"]) == ["enabled", "every_minutes", "from", "until", "goal_glasses", "fluid_limited"]
     assert validate_plan(json.loads(json.dumps(out))) == out
 
 

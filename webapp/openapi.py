@@ -50,6 +50,9 @@ SCHEMAS = {
                     "every_minutes": {"type": "integer", "minimum": 15, "maximum": 720},
                     "from": HHMM, "until": HHMM,
                     "goal_glasses": {"type": "integer", "minimum": 0, "maximum": 30},
+                    "fluid_limited": {"type": "boolean", "default": False,
+                                      "description": "The person's doctor limits their fluids: "
+                                                     "no water reminder is ever sent and there is no goal."},
                 },
             },
             "stretch": {

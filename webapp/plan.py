@@ -31,6 +31,7 @@ DEFAULT_PLAN = {
         "from": "08:00",
         "until": "20:00",
         "goal_glasses": 8,
+        "fluid_limited": False,
     },
     "stretch": {"enabled": True, "at": ["21:30"]},
     "quiet": {"from": "22:00", "until": "07:00"},
@@ -50,10 +51,13 @@ _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 _SHAPE = {
     "timezone": None,
-    "hydration": ("enabled", "every_minutes", "from", "until", "goal_glasses"),
+    "hydration": ("enabled", "every_minutes", "from", "until", "goal_glasses", "fluid_limited"),
     "stretch": ("enabled", "at"),
     "quiet": ("from", "until"),
 }
+# Settings added after the first clients shipped: absent means false, so
+# older clients and stored plans stay valid.
+_OPTIONAL = frozenset({"hydration.fluid_limited"})
 
 
 class PlanError(ValueError):
@@ -134,6 +138,8 @@ def validate_plan(data) -> dict:
         "goal_glasses": _int(h["goal_glasses"], "hydration.goal_glasses",
                              *GOAL_GLASSES_RANGE,
                              "The daily goal is {lo} to {hi} glasses ({lo} means no goal)."),
+        # "My doctor limits how much I drink": no water reminder, no goal.
+        "fluid_limited": _bool(h.get("fluid_limited", False), "hydration.fluid_limited"),
     }
     if hydration["from"] == hydration["until"]:
         raise PlanError("hydration.until",
@@ -192,7 +198,7 @@ def _keys(obj: dict, expected, prefix: str) -> None:
         if key not in expected:
             raise PlanError(f"{prefix}{key}", f"Unknown setting “{prefix}{key}”.")
     for key in expected:
-        if key not in obj:
+        if key not in obj and f"{prefix}{key}" not in _OPTIONAL:
             raise PlanError(f"{prefix}{key}", f"The setting “{prefix}{key}” is missing.")
 
 

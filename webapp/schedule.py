@@ -118,7 +118,7 @@ def _next_hydration(plan: dict, after: datetime, glasses_today: int) -> datetime
     """Slots start at the window's start and step every_minutes in absolute
     time, so a DST change never brings two reminders closer than that."""
     h = plan["hydration"]
-    if not h["enabled"]:
+    if not h["enabled"] or h.get("fluid_limited"):  # absent in plans stored before it existed
         return None
     zone = _zone(plan)
     start_t, end_t = parse_hhmm(h["from"]), parse_hhmm(h["until"])
