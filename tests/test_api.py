@@ -189,3 +189,79 @@ def test_openapi_names_every_api_route(app, client):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert documented == served
+
+
+def test_known_endpoint_with_other_keys_is_409_and_changes_nothing(subscribe, push_app, push_service):
+    """Knowing a device's endpoint is not owning it: without its keys, no token."""
+    victim, token = subscribe()
+    with push_app.app_context():
+        before = db.session.execute(select(Subscription.p256dh, Subscription.auth, Subscription.token_hash)).all()
+    spellings = [victim["endpoint"], victim["endpoint"].replace("http://", "HTTP://")]
+    mine = push_service.make_subscription()["keys"]
+    for endpoint, keys in [(e, k) for e in spellings for k in (
+            mine, {**victim["keys"], "auth": mine["auth"]}, {**victim["keys"], "p256dh": mine["p256dh"]})]:
+        response = subscribe.client.post("/api/subscriptions", json={
+            "subscription": {"endpoint": endpoint, "keys": keys}, "timezone": "UTC"})
+        assert response.status_code == 409, (endpoint, keys)
+        assert response.json["error"] == "subscription_exists" and "token" not in response.json
+    with push_app.app_context():
+        after = db.session.execute(select(Subscription.p256dh, Subscription.auth, Subscription.token_hash)).all()
+    assert after == before
+    plan = subscribe.client.get("/api/reminders", headers=bearer(token))
+    assert plan.status_code == 200 and plan.json["timezone"] == "Europe/Berlin"
+    documented = subscribe.client.get("/api/openapi.json").json["paths"]["/api/subscriptions"]["post"]
+    assert "subscription_exists" in documented["responses"]["409"]["description"]
+
+
+def _keys_with_url_safe_letters(push_service):
+    """Keys whose base64url uses '-' or '_' in both (bounded search)."""
+    for _ in range(200):
+        sub = push_service.make_subscription()
+        if all(set(value) & set("-_") for value in sub["keys"].values()):
+            return sub
+    raise AssertionError("no keys with '-' or '_' in 200 tries")
+
+
+def test_undeliverable_subscriptions_are_refused(push_app, push_service):
+    """What the sender would always drop is refused at subscribe time."""
+    client = push_app.test_client()
+    good = _keys_with_url_safe_letters(push_service)
+    plus = {k: v.replace("-", "+").replace("_", "/") for k, v in good["keys"].items()}
+    cases = [
+        ({**good, "endpoint": good["endpoint"] + "caf\u00e9"}, "endpoint_not_allowed"),
+        ({**good, "endpoint": good["endpoint"] + "\x7f"}, "endpoint_not_allowed"),
+        ({**good, "endpoint": good["endpoint"] + "\u00a0x"}, "endpoint_not_allowed"),
+        ({**good, "keys": {**good["keys"], "p256dh": plus["p256dh"]}}, "invalid_subscription"),
+        ({**good, "keys": {**good["keys"], "auth": plus["auth"]}}, "invalid_subscription"),
+        ({**good, "keys": {**good["keys"], "auth": good["keys"]["auth"] + "A"}}, "invalid_subscription"),
+        ({**good, "keys": {**good["keys"], "p256dh": "Aw" + good["keys"]["p256dh"][2:44]}}, "invalid_subscription"),
+    ]
+    for sub, code in cases:
+        response = client.post("/api/subscriptions", json={"subscription": sub, "timezone": "UTC"})
+        assert response.status_code == 400, sub
+        assert response.json["error"] == code and response.json["message"], sub
+    assert counts(push_app) == (0, 0)
+    assert client.post("/api/subscriptions", json={"subscription": good, "timezone": "UTC"}).status_code == 201
+
+
+@pytest.mark.parametrize("path,auth", [("/api/subscriptions", False), ("/api/reminders", True)])
+def test_deeply_nested_json_is_400_invalid_json(subscribe, path, auth, caplog):
+    _, token = subscribe()
+    headers = {"Content-Type": "application/json", **(bearer(token) if auth else {})}
+    send = subscribe.client.post if path == "/api/subscriptions" else subscribe.client.put
+    for depth in (33, 1000, 8000):
+        response = send(path, data="[" * depth + "]" * depth, headers=headers)
+        assert response.status_code == 400, depth
+        assert response.json["error"] == "invalid_json"
+    assert "Traceback" not in caplog.text and "unhandled" not in caplog.text
+    # 32 levels still parse: the unknown field is what is refused then.
+    nested = '{"subscription": {}, "x": ' + "[" * 31 + "]" * 31 + "}"
+    response = subscribe.client.post("/api/subscriptions", data=nested, headers=headers)
+    assert response.status_code == 400 and response.json["error"] == "invalid_body"
+
+
+def test_reading_the_plan_is_limited_per_address(subscribe):
+    _, token = subscribe()
+    statuses = [subscribe.client.get("/api/reminders", headers=bearer(token)).status_code for _ in range(61)]
+    assert statuses[:59] == [200] * 59  # the subscribe call counted too
+    assert statuses[-1] == 429

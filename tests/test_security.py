@@ -8,8 +8,8 @@ import pytest
 
 from tests.pushservice import PushService
 from webapp import create_app
+from webapp.config import Defaults
 from webapp.endpoints import AllowList, EndpointError, check_endpoint
-from webapp.netguard import is_public
 from webapp.fanout import Fanout
 from webapp.push import VapidKeyError, VapidSigner, load_or_create_vapid_key
 
@@ -74,26 +74,57 @@ def test_hostile_endpoints_are_refused_and_never_contacted(make_app, no_network)
     assert no_network == []
 
 
-def test_default_push_services_are_accepted():
-    allowed = AllowList.parse(create_app.__globals__["Defaults"].PUSH_ALLOWED_ORIGINS)
+def test_default_allow_list_names_the_push_hosts_exactly():
+    allowed = AllowList.parse(Defaults.PUSH_ALLOWED_ORIGINS)
     for endpoint in ["https://fcm.googleapis.com/fcm/send/abc:def",
+                     "https://fcm.googleapis.com/wp/abc:def",
                      "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
                      "https://web.push.apple.com/QGuQy",
-                     "https://wns2-par02p.notify.windows.com/w/?token=AwYAAAB"]:
-        assert check_endpoint(endpoint, allowed).startswith("https://")
-    with pytest.raises(EndpointError):
-        check_endpoint("https://api.push.apple.com.evil/x", allowed)
+                     "https://wns2-par02p.notify.windows.com/w/?token=AwYAAAB",
+                     "https://db5p.notify.windows.com/w/?token=BQYAAAB"]:
+        assert check_endpoint(endpoint, allowed).url == endpoint
+    # Other hosts of the same providers are not push services: never called.
+    for endpoint in ["https://storage.googleapis.com/x", "https://www.googleapis.com/x",
+                     "https://oauth2.googleapis.com/token", "https://android.googleapis.com/gcm/send/x",
+                     "https://evil.push.services.mozilla.com/x", "https://push.services.mozilla.com/x",
+                     "https://api.push.apple.com/3/device/x", "https://x.web.push.apple.com/x",
+                     "https://api.push.apple.com.evil/x", "https://notify.windows.com.evil.example/x"]:
+        with pytest.raises(EndpointError):
+            check_endpoint(endpoint, allowed)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.169.254",
-                                     "100.64.0.1", "224.0.0.1", "0.0.0.0", "::1", "fc00::1", "fe80::1",
-                                     "::ffff:10.0.0.1", "2002:a00:1::", "64:ff9b::a00:1", "ff02::1"])
-def test_non_public_addresses(address):
-    assert not is_public(address)
+def test_spellings_of_one_endpoint_are_one_subscription(make_app, no_network):
+    """Upper-case host, :443 and :0443 are the same push endpoint: stored once, normalised."""
+    from sqlalchemy import select
+
+    from webapp.db import db
+    from webapp.models import Subscription
+
+    app = make_app()
+    client = app.test_client()
+    keys = PushService().make_subscription()["keys"]
+    spellings = ["https://fcm.googleapis.com/fcm/send/abc:DEF", "https://FCM.googleapis.com/fcm/send/abc:DEF",
+                 "https://fcm.googleapis.com:443/fcm/send/abc:DEF", "HTTPS://Fcm.GoogleAPIs.com:0443/fcm/send/abc:DEF"]
+    statuses = [client.post("/api/subscriptions", json={
+        "subscription": {"endpoint": endpoint, "keys": keys}, "timezone": "UTC"}).status_code
+        for endpoint in spellings]
+    assert statuses == [201, 200, 200, 200]
+    with app.app_context():
+        assert db.session.scalars(select(Subscription.endpoint)).all() == [spellings[0]]
+    assert no_network == []
 
 
-def test_public_addresses():
-    assert is_public("8.8.8.8") and is_public("2001:4860:4860::8888")
+def test_the_sender_parses_endpoints_as_subscribe_does():
+    """One parser: what subscribe stores is what the sender sends to."""
+    from webapp.endpoints import parse_endpoint
+    from webapp.fanout import _parse_endpoint
+
+    for url in ["https://FCM.googleapis.com:443/fcm/send/a?b=c", "http://127.0.0.1:8123/push/x"]:
+        parsed = parse_endpoint(url)
+        assert _parse_endpoint(url) == (parsed.origin, parsed.netloc, parsed.target)
+    for url in ["https://fcm.googleapis.com/caf\u00e9", "https://fcm.googleapis.com/a\x7fb"]:
+        with pytest.raises(ValueError):
+            _parse_endpoint(url)
 
 
 def test_a_name_that_resolves_to_a_private_address_is_never_connected(monkeypatch):
@@ -211,6 +242,19 @@ def test_rate_limit_answers_429_json(subscribe):
     limited = statuses[-1]
     assert limited.json["error"] == "too_many_requests" and limited.json["message"]
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_per_device_limits_key_on_the_device_not_the_header(subscribe):
+    """Spellings of one token are one device: 3 test pushes a minute, not 3 per spelling."""
+    _, token = subscribe()
+    spellings = [f"Bearer {token}", f"bearer {token}", f"BEARER {token}", f"Bearer  {token}",
+                 f"Bearer {token} ", f"bEaReR {token}  ", f"Bearer   {token}"]
+    statuses = [subscribe.client.post("/api/reminders/test", headers={"Authorization": header}).status_code
+                for header in spellings]
+    assert statuses == [202, 202, 202, 429, 429, 429, 429]
+    # Another device behind the same address has its own count.
+    _, other = subscribe()
+    assert subscribe.client.post("/api/reminders/test", headers={"Authorization": f"Bearer {other}"}).status_code == 202
 
 
 def test_tokens_are_stored_only_as_hashes(subscribe, push_app):

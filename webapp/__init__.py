@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Defaults
+from .jsonbody import BoundedJSONProvider
 from .private_files import load_or_create
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ def create_app(test_config=None):
         static_folder=str(ROOT / "static"),
         static_url_path="/static",
     )
+    app.json = BoundedJSONProvider(app)
     app.config.from_object(Defaults)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

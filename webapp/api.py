@@ -5,7 +5,7 @@ import hmac
 import secrets
 from functools import wraps
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
@@ -13,10 +13,11 @@ from . import clock, reminders
 from .db import db
 from .endpoints import EndpointError, check_endpoint
 from .errors import ApiError
-from .limits import action_limit, per_address, subscribe_limit, test_push_limit
+from .limits import limited
 from .models import Subscription
 from .openapi import document
 from .plan import PlanError, default_plan, validate_plan
+from .push import subscriber_keys
 from .pushing import channel
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -56,34 +57,39 @@ def with_subscription(view):
     return wrapper
 
 
-def _b64url(value, field, length):
-    if not isinstance(value, str) or not value or len(value) > 200:
-        raise ApiError(400, "invalid_subscription", f"subscription.keys.{field} must be a base64url string.")
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except ValueError:
-        raise ApiError(400, "invalid_subscription", f"subscription.keys.{field} is not base64url.") from None
-    if len(raw) != length:
-        raise ApiError(400, "invalid_subscription", f"subscription.keys.{field} must be {length} bytes.")
-    return raw
+def _b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def validate_subscription(data):
-    """A PushSubscription.toJSON() we can encrypt to and are willing to call."""
+    """A PushSubscription.toJSON() we can encrypt to and are willing to call:
+    (normalised endpoint URL, p256dh, auth), keys re-encoded canonically.
+    Endpoint and keys pass the very checks the sender makes, so whatever is
+    accepted here can be sent."""
     sub = data.get("subscription")
     if not isinstance(sub, dict) or not isinstance(sub.get("keys"), dict):
         raise ApiError(400, "invalid_subscription", "Send subscription as PushSubscription.toJSON().")
     try:
-        origin = check_endpoint(sub.get("endpoint"), channel().allowed)
+        endpoint = check_endpoint(sub.get("endpoint"), channel().allowed)
     except EndpointError as e:
         raise ApiError(400, "endpoint_not_allowed", str(e)) from None
-    p256dh = _b64url(sub["keys"].get("p256dh"), "p256dh", 65)
+    p256dh, auth = sub["keys"].get("p256dh"), sub["keys"].get("auth")
+    if not isinstance(p256dh, str) or not isinstance(auth, str) or len(p256dh) > 200 or len(auth) > 200:
+        raise ApiError(400, "invalid_subscription", "subscription.keys must hold p256dh and auth strings.")
     try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)
-    except ValueError:
-        raise ApiError(400, "invalid_subscription", "subscription.keys.p256dh is not a P-256 point.") from None
-    _b64url(sub["keys"].get("auth"), "auth", 16)
-    return sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], origin
+        key, secret = subscriber_keys(p256dh, auth)
+    except ValueError as e:
+        raise ApiError(400, "invalid_subscription", f"subscription.keys: {e}.") from None
+    point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return endpoint.url, _b64url(point), _b64url(secret)
+
+
+def _same_keys(sub, p256dh, auth):
+    """Constant-time: whether these are the keys the subscription was made
+    with, the browser's proof that it holds the subscription."""
+    same_point = hmac.compare_digest(sub.p256dh.encode(), p256dh.encode())
+    same_secret = hmac.compare_digest(sub.auth.encode(), auth.encode())
+    return same_point and same_secret
 
 
 def plan_view(sub):
@@ -103,19 +109,23 @@ def public_key():
 
 
 @bp.post("/subscriptions")
-@per_address
-@subscribe_limit
+@limited("address", "subscribe")
 def subscribe():
     data = json_body()
     unknown = set(data) - {"subscription", "timezone"}
     if unknown:
         raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    endpoint, p256dh, auth, _origin = validate_subscription(data)
+    endpoint, p256dh, auth = validate_subscription(data)
     plan = _plan_or_400({**default_plan(), "timezone": data.get("timezone")})
     token = secrets.token_urlsafe(32)
     now = clock.now(current_app)
     session = db.session
     sub = session.scalar(select(Subscription).where(Subscription.endpoint == endpoint))
+    if sub is not None and not _same_keys(sub, p256dh, auth):
+        # Knowing an endpoint proves nothing: only its browser holds the keys.
+        raise ApiError(409, "subscription_exists",
+                       "This push address is already subscribed from another browser profile. "
+                       "Turn reminders off and on again in this browser to get a new one.")
     status = 200
     if sub is None:
         status = 201
@@ -130,15 +140,16 @@ def subscribe():
 
 
 @bp.get("/reminders")
+@limited("address")
 @with_subscription
 def get_plan(sub):
     return plan_view(sub)
 
 
 @bp.put("/reminders")
-@per_address
-@action_limit
+@limited("address")
 @with_subscription
+@limited("action")
 def put_plan(sub):
     sub.plan = _plan_or_400(json_body())
     reminders.schedule_all(db.session, sub, clock.now(current_app))
@@ -147,9 +158,9 @@ def put_plan(sub):
 
 
 @bp.post("/reminders/test")
-@per_address
-@test_push_limit
+@limited("address")
 @with_subscription
+@limited("test_push")
 def test_push(sub):
     reminders.queue_test(db.session, sub, clock.now(current_app))
     db.session.commit()
@@ -160,9 +171,9 @@ def test_push(sub):
 
 
 @bp.post("/reminders/snooze")
-@per_address
-@action_limit
+@limited("address")
 @with_subscription
+@limited("action")
 def snooze(sub):
     data = json_body()
     kind, minutes = data.get("kind"), data.get("minutes")
@@ -178,9 +189,9 @@ def snooze(sub):
 
 
 @bp.post("/log")
-@per_address
-@action_limit
+@limited("address")
 @with_subscription
+@limited("action")
 def log(sub):
     data = json_body()
     if data != {"kind": "water"}:
@@ -193,7 +204,7 @@ def log(sub):
 
 
 @bp.delete("/subscriptions/current")
-@per_address
+@limited("address")
 @with_subscription
 def unsubscribe(sub):
     reminders.delete_subscription(db.session, sub.id)

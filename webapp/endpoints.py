@@ -52,28 +52,54 @@ def _ip_host(origin):
         return False
 
 
-def check_endpoint(url, allowed: AllowList):
-    """Return the endpoint's origin, or raise EndpointError saying why not."""
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint as we store, compare and send it: lower-case scheme and
+    host, no default port, and a request target of printable ASCII."""
+
+    url: str
+    origin: str
+    netloc: str  # the Host header
+    target: str  # path and query, as on the request line
+
+
+# Printable ASCII without space: what fits on a request line as it is.
+_TARGET = re.compile(r"[\x21-\x7e]+")
+
+
+def parse_endpoint(url) -> Endpoint:
+    """The one endpoint parser, at subscribe time and at send time (so what
+    is accepted can be sent); EndpointError says why not."""
     if not isinstance(url, str) or len(url) > 2048:
         raise EndpointError("The endpoint must be a URL of at most 2048 characters.")
-    if any(c.isspace() or ord(c) < 32 for c in url):
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise EndpointError("The endpoint must not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
         origin = origin_of(url)
     except ValueError as e:
-        raise EndpointError("The endpoint is not a valid URL.") from e
+        raise EndpointError("The endpoint is not a valid http(s) URL.") from e
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise EndpointError("The endpoint must not contain a user name or password.")
     if parts.fragment:
         raise EndpointError("The endpoint must not contain a fragment.")
-    if origin in allowed.exact:
-        return origin
-    host = parts.hostname
-    if parts.scheme != "https" or parts.port not in (None, 443):
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    netloc = origin.split("://", 1)[1]
+    if not _TARGET.fullmatch(target) or not _TARGET.fullmatch(netloc):
+        raise EndpointError("The endpoint must be plain ASCII (non-ASCII characters escaped).")
+    return Endpoint(url=origin + target, origin=origin, netloc=netloc, target=target)
+
+
+def check_endpoint(url, allowed: AllowList) -> Endpoint:
+    """The endpoint, normalised, if we may call it; EndpointError says why not."""
+    endpoint = parse_endpoint(url)
+    if endpoint.origin in allowed.exact:
+        return endpoint
+    parts = urlsplit(endpoint.url)
+    if parts.scheme != "https" or parts.port is not None:
         raise EndpointError("The endpoint must use https on the standard port.")
-    if not _HOSTNAME.fullmatch(host):
+    if not _HOSTNAME.fullmatch(parts.hostname):
         raise EndpointError("The endpoint must name a push service by its DNS name, not an address.")
-    if any(host == s or host.endswith("." + s) for s in allowed.suffixes):
-        return origin
+    if any(parts.hostname == s or parts.hostname.endswith("." + s) for s in allowed.suffixes):
+        return endpoint
     raise EndpointError("This push service is not one we send to.")

@@ -1,29 +1,76 @@
-"""Rate limits (Flask-Limiter): per address on every write, and per token
-on what a device can repeat. ``UNKNOT_RATELIMIT_STORAGE_URI`` (e.g. a Redis
-URL) shares the counts between web processes; the default counts in memory."""
-import hashlib
+"""Rate limits (Flask-Limiter): per address on every API call that touches a
+subscription, and per device (the authenticated subscription's id, never the
+header's text) on what a device can repeat.
 
-from flask import request
+Each app has its own limiter, made in ``init_app`` and kept in
+``app.extensions``; its storage comes from the config as Flask-Limiter reads
+it (``RATELIMIT_STORAGE_URI``, i.e. ``UNKNOT_RATELIMIT_STORAGE_URI``: a Redis
+URL shares the counts between processes). When that storage cannot be
+reached the limiter logs a warning and counts in this process's memory until
+it is back (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``): the API stays up,
+with per-process limits meanwhile.
+"""
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-
-def token_key():
-    header = request.headers.get("Authorization", "")
-    return "token:" + hashlib.sha256(header.encode()).hexdigest()
+EXTENSION = "unknot_limits"
 
 
-limiter = Limiter(get_remote_address, storage_uri="memory://")
+def device_key():
+    return "device:" + g.subscription.id
 
-per_address = limiter.shared_limit("60/minute;600/hour", scope="address", key_func=get_remote_address)
-subscribe_limit = limiter.limit("20/minute;200/day", key_func=get_remote_address)
-test_push_limit = limiter.limit("3/minute;30/day", key_func=token_key)
-action_limit = limiter.limit("30/minute;300/day", key_func=token_key)
+
+# name: (limits, key, shared scope or None for one bucket per endpoint)
+RULES = {
+    "address": ("60/minute;600/hour", get_remote_address, "address"),
+    "subscribe": ("20/minute;200/day", get_remote_address, None),
+    "test_push": ("3/minute;30/day", device_key, None),
+    "action": ("30/minute;300/day", device_key, None),
+}
+
+
+def limited(*names):
+    """Check the named limits when the view runs. Put per-device limits
+    under ``with_subscription``: their key is the authenticated subscription."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(*args, **kwargs):
+            checks = current_app.extensions[EXTENSION].checks
+            for name in names:
+                checks[name]()
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def _check(limiter, name):
+    """A function that does nothing itself: calling it makes Flask-Limiter
+    check (and count) the limits decorated onto it, named after the rule."""
+    limits, key, scope = RULES[name]
+
+    def check():
+        return None
+
+    check.__qualname__ = check.__name__ = f"limit_{name}"
+    if scope:
+        return limiter.shared_limit(limits, scope=scope, key_func=key)(check)
+    return limiter.limit(limits, key_func=key)(check)
+
+
+@dataclass(frozen=True)
+class Limits:
+    limiter: Limiter  # held here: the checks only keep a weak reference to it
+    checks: dict
 
 
 def init_app(app):
-    # The limiter reads these on every init_app; set them so one app's
-    # choice never leaks into the next app made in the same process.
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter = Limiter(get_remote_address)
     limiter.init_app(app)
+    app.extensions[EXTENSION] = Limits(limiter, {name: _check(limiter, name) for name in RULES})

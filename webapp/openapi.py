@@ -95,8 +95,11 @@ PATHS = {
         "responses": {
             "201": _ok("New subscription", {"type": "object", "required": ["id", "token"],
                                             "properties": {"id": {"type": "string"}, "token": {"type": "string"}}}),
-            "200": _ok("Known endpoint: a new token", {"type": "object", "required": ["id", "token"],
-                                                       "properties": {"id": {"type": "string"}, "token": {"type": "string"}}}),
+            "200": _ok("Known endpoint with the same keys: a new token (the old one stops working)",
+                       {"type": "object", "required": ["id", "token"],
+                        "properties": {"id": {"type": "string"}, "token": {"type": "string"}}}),
+            "409": _error("subscription_exists: the endpoint is known with other keys (only the browser "
+                          "that holds a subscription has its keys); nothing changed, no token"),
             **{k: v for k, v in COMMON.items() if k != "401"},
         },
     }},
