@@ -27,8 +27,8 @@ class Workers:
             "UNKNOT_TICK_SECONDS": "0.2",
             "UNKNOT_DISPATCH_LEASE_SECONDS": "3",
             "UNKNOT_PUSH_CONNECT_TIMEOUT": "1",
-            "UNKNOT_PUSH_READ_TIMEOUT": "1",
-            "UNKNOT_SEND_THREADS": "4",
+            "UNKNOT_PUSH_TIMEOUT": "1",
+            "UNKNOT_SEND_CONCURRENCY": "4",
             "UNKNOT_DISPATCH_BATCH": "10",
             "PYTHONUNBUFFERED": "1",
         }

@@ -242,7 +242,7 @@ def fan(push_app):
     made = []
 
     def make(origin, **kwargs):
-        f = Fanout(channel(push_app).signer, threads=2, connect_timeout=1, read_timeout=1,
+        f = Fanout(channel(push_app).signer, concurrency=2, connect_timeout=1, timeout=1,
                    trusted_origins=kwargs.pop("trusted", {origin}), **kwargs)
         made.append(f)
         return f
@@ -314,7 +314,7 @@ def test_fanout_classifies_like_the_sender(fan, push_service):
 
 
 def test_sender_processes_send_the_same_verified_messages(make_app, push_service):
-    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SEND_PROCESSES=2, SEND_THREADS=8)
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SEND_PROCESSES=2, SEND_CONCURRENCY=8)
     key = channel(app).public_key
     subs = [push_service.make_subscription(application_server_key=key) for _ in range(30)]
     with app.app_context(), db.begin() as session:
@@ -329,7 +329,7 @@ def test_sender_processes_send_the_same_verified_messages(make_app, push_service
     with app.app_context(), db.begin() as session:
         add_due(session, [push_service.make_subscription(application_server_key=key) for _ in range(20)],
                 T0 - timedelta(seconds=1))
-    app.config.update(DISPATCH_PASS_SECONDS=0.5, PUSH_READ_TIMEOUT=0.3)
+    app.config.update(DISPATCH_PASS_SECONDS=0.5, PUSH_TIMEOUT=0.3)
     dispatch.close(app)  # new settings, new sender processes
     with app.app_context():
         counts = dispatch.run_pass(app)

@@ -27,7 +27,7 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 def fast_app(make_app, push_service):
     """Short push timeouts, so a hanging service costs a test little time."""
     return make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, PUSH_CONNECT_TIMEOUT=0.5,
-                    PUSH_READ_TIMEOUT=0.5, SEND_THREADS=8)
+                    PUSH_TIMEOUT=0.5, SEND_CONCURRENCY=8)
 
 
 def seed(app, service, n, due_at=T0 - timedelta(seconds=1), **kwargs):
@@ -70,7 +70,7 @@ def test_a_failing_push_service_costs_a_bounded_pass_and_nothing_is_lost(fast_ap
 
 
 def test_a_pass_stops_starting_sends_at_its_deadline_and_gives_the_rest_back(make_app, push_service, clock):
-    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, PUSH_READ_TIMEOUT=0.4, SEND_THREADS=2,
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, PUSH_TIMEOUT=0.4, SEND_CONCURRENCY=2,
                    DISPATCH_PASS_SECONDS=1)
     seed(app, push_service, 20)
     push_service.respond("hang", seconds=3)
@@ -182,7 +182,7 @@ def test_a_process_killed_mid_pass_loses_nothing(make_app, push_service, clock, 
     workers = Workers(tmp_path, storage.url, app.config["VAPID_PRIVATE_KEY"], push_service.origin)
     try:
         push_service.respond("hang", seconds=3)
-        doomed = workers.start(SEND_THREADS=1, PUSH_READ_TIMEOUT=30, DISPATCH_BATCH=100)
+        doomed = workers.start(SEND_CONCURRENCY=1, PUSH_TIMEOUT=30, DISPATCH_BATCH=100)
         try:
             wait_until(lambda: push_service.hits >= 1, 30, "the worker's first send")
         except AssertionError:

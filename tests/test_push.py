@@ -71,7 +71,7 @@ LOOPBACK = Loopback()
 
 
 def make_sender(signer, **kw):
-    return Fanout(signer, **{"connect_timeout": 2, "read_timeout": 2, "threads": 4,
+    return Fanout(signer, **{"connect_timeout": 2, "timeout": 2, "concurrency": 4,
                              "trusted_origins": LOOPBACK, **kw})
 
 
@@ -179,7 +179,7 @@ def test_server_bound_to_our_key_accepts_us_and_refuses_another_key(sender, key)
             result = send(stranger, sub)
         finally:
             stranger.close()
-        assert (result.status, result.outcome) == (403, "drop")
+        assert (result.status, result.outcome) == (403, "config")  # our key: kept, not retried
         assert "applicationServerKey" in svc.rejections[-1].reason
 
 
@@ -298,7 +298,7 @@ def test_a_redirect_is_dropped_and_never_followed(sender):
 
 def test_a_hanging_service_is_a_retry_within_the_timeout(signer, svc):
     svc.respond("hang", seconds=5)
-    sender = make_sender(signer, connect_timeout=1, read_timeout=0.5)
+    sender = make_sender(signer, connect_timeout=1, timeout=0.5)
     try:
         started = time.monotonic()
         result = send(sender, svc.make_subscription())
@@ -350,9 +350,8 @@ def test_concurrent_sends_from_a_thread_pool(sender):
         assert {r.outcome for r in results} == {"ok"}
         msgs = a.wait_for(30) + b.wait_for(30)
         assert len({m.token for m in msgs}) == 2  # one signature per audience
-        # Keep-alive connections, one per thread and push-service origin.
-        assert {conn.host for conn in sender._all} == {"127.0.0.1"}
-        assert len(sender._all) <= 2 * 8
+        # Keep-alive connections: at most one per message in flight (4) per origin.
+        assert 2 <= sender.client.connections <= 2 * 4
 
 
 # -- argument checks -------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_batch_is_taken_over_after_its_lease(push_app, push_
     subs, _ = due_now(12)
     # The first worker's sends hang, one at a time, so the kill lands mid-batch.
     push_service.respond("hang", seconds=4)
-    doomed = workers.start(SEND_THREADS=1, PUSH_READ_TIMEOUT=30, DISPATCH_BATCH=100)
+    doomed = workers.start(SEND_CONCURRENCY=1, PUSH_TIMEOUT=30, DISPATCH_BATCH=100)
     wait_until(lambda: push_service.hits >= 1, 30, "the first worker's first send")
     time.sleep(0.2)
     in_flight = list(push_service.arrived)

@@ -12,8 +12,14 @@ bp = Blueprint("reminders", __name__, cli_group="reminders")
 @bp.cli.command("dispatch")
 def dispatch_command():
     """Send everything due now once, print counts, exit."""
-    counts = dispatch.run_pass(current_app._get_current_object())
-    click.echo(" ".join(f"{k}={counts.get(k, 0)}" for k in ("ok", "retry", "gone", "drop", "skipped", "deferred")))
+    app = current_app._get_current_object()
+    app.extensions["unknot_role"] = "dispatch"  # a process of its own: may use every core
+    try:
+        counts = dispatch.run_pass(app)
+    finally:
+        dispatch.close(app)
+    click.echo(" ".join(f"{k}={counts.get(k, 0)}"
+                        for k in ("ok", "retry", "gone", "drop", "config", "skipped", "deferred")))
 
 
 @bp.cli.command("worker")

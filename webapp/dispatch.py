@@ -9,10 +9,12 @@ Safe to run in any number of processes against one database:
   are picked with ``FOR UPDATE SKIP LOCKED``, so concurrent workers take
   different rows without waiting for each other; SQLite has one writer at
   a time anyway.
-- **Send** (no transaction open): on a pool of threads with keep-alive
-  connections (webapp.fanout). No send starts after the pass deadline or
-  after half the lease, so a send always ends (connect + read timeouts)
-  well before another worker may take the row over.
+- **Send** (no transaction open): by webapp.fanout, hundreds in flight
+  on keep-alive connections, while this thread claims the next batch and
+  writes the results of the last. No send starts after the pass deadline or
+  after half the lease, so a send always ends (each request has a total
+  deadline, UNKNOT_PUSH_TIMEOUT) well before another worker may take the
+  row over.
 - **Apply** (one short transaction per batch): every result is written
   with executemany statements whose WHERE includes the claim token: if the
   lease ran out and another worker took the row over, or the user changed
@@ -36,7 +38,7 @@ import secrets
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,7 +48,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from . import clock, content, schedule
 from .db import db
 from .config import Defaults
-from .fanout import Fanout
+from .fanout import Fanout, Message
 from .models import Delivery, DueReminder, Heartbeat, Subscription, UTCDateTime, WaterLog
 from .payloads import URGENCY, next_tip, reminder_payload
 from .push import encode_payload, origin_of, topic_for
@@ -132,13 +134,11 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
 # -- send -----------------------------------------------------------------------
 
 class _Sending:
-    """What the send threads share during one pass."""
+    """Turns claimed jobs into messages, and results back into jobs."""
 
-    def __init__(self, app, now, tips):
-        self.app = app
+    def __init__(self, now, tips):
         self.now = now
         self.tips = tips
-        self.fanout = fanout(app)
         self._payloads = {}
 
     def payload(self, kind, tip):
@@ -147,19 +147,9 @@ class _Sending:
             data = self._payloads[(kind, tip)] = encode_payload(**reminder_payload(kind, self.tips, tip))
         return data
 
-    def __call__(self, job):
-        job.started = True
-        try:
-            message = self.prepare(job)
-            if message is not None:
-                self.record(job, self.fanout.send(*message[:4], ttl=message[4], urgency=message[5],
-                                                  topic=message[6]))
-        except Exception as e:  # one bad subscription must not stop the pass
-            self.failed(job, e)
-
-    def prepare(self, job):
-        """The message for a job (endpoint, p256dh, auth, data, ttl, urgency,
-        topic), or None when it is not to be sent (quiet hours, expired)."""
+    def prepare(self, job) -> Message | None:
+        """The message for a job, or None when it is not to be sent (quiet
+        hours, expired)."""
         row, sub, now = job.row, job.sub, self.now
         kind = row["kind"]
         if kind != "test":
@@ -174,38 +164,38 @@ class _Sending:
             job.outcome, job.error = "skipped", "expired"
             return None
         ttl = max(1, int((row["expires_at"] - now).total_seconds())) if row["expires_at"] else 3600
-        return (sub["endpoint"], sub["p256dh"], sub["auth"], self.payload(kind, job.tip), ttl,
-                URGENCY[kind], _topic(kind))
+        return Message(sub["endpoint"], sub["p256dh"], sub["auth"], self.payload(kind, job.tip), ttl,
+                       URGENCY[kind], _topic(kind))
 
-    @staticmethod
-    def record(job, result):
-        job.outcome, job.status, job.error = result.outcome, result.status, result.error
-        job.retry_after, job.elapsed = result.retry_after, result.elapsed
-
-    @staticmethod
-    def failed(job, e):
-        log.warning("push to %s failed: %s", _service(job.sub["endpoint"]), type(e).__name__)
-        job.outcome, job.error = "drop", type(e).__name__
-
-    def send_in_processes(self, jobs, processes, until):
-        """Prepare here, encrypt and send in the sender processes."""
+    def start(self, sender, jobs, until):
+        """Hand the jobs' messages to the sender: (jobs sent, Future of results)."""
         ready, messages = [], []
         for job in jobs:
             try:
                 message = self.prepare(job)
-            except Exception as e:
+            except Exception as e:  # one bad subscription must not stop the pass
                 job.started = True
-                self.failed(job, e)
+                _failed(job, e)
                 continue
             if message is None:
                 job.started = True
             else:
                 ready.append(job)
                 messages.append(message)
-        for job, result in zip(ready, processes.send_many(messages, until)):
+        return ready, sender.submit(messages, until)
+
+    @staticmethod
+    def finish(ready, results):
+        for job, result in zip(ready, results):
             if result is not None:  # None: not started before the deadline
                 job.started = True
-                self.record(job, result)
+                job.outcome, job.status, job.error = result.outcome, result.status, result.error
+                job.retry_after, job.elapsed = result.retry_after, result.elapsed
+
+
+def _failed(job, e):
+    log.warning("push to %s failed: %s", _service(job.sub["endpoint"]), type(e).__name__)
+    job.outcome, job.error = "drop", type(e).__name__
 
 
 @functools.lru_cache(maxsize=16)
@@ -216,49 +206,46 @@ def _topic(kind):
 _fanouts_lock = threading.Lock()
 
 
-def _per_process(app, name, make):
-    """``app.extensions[name]``, made by ``make()`` once per process: a forked
-    child must not share its parent's threads, sockets or pipes."""
-    current = app.extensions.get(name)
-    if current is None or current[0] != os.getpid():
-        with _fanouts_lock:
-            current = app.extensions.get(name)
-            if current is None or current[0] != os.getpid():
-                app.extensions[name] = current = (os.getpid(), make())
-    return current[1]
-
-
-def _sender_options(app):
-    return {
-        "threads": setting(app, "SEND_THREADS"),
-        "connect_timeout": setting(app, "PUSH_CONNECT_TIMEOUT"),
-        "read_timeout": setting(app, "PUSH_READ_TIMEOUT"),
-        "trusted_origins": channel(app).allowed.private_ok,
-    }
+def send_processes(app) -> int:
+    """Encryption processes for this process's sender: UNKNOT_SEND_PROCESSES
+    if set, else every core for a dedicated worker or ``reminders dispatch``,
+    and none for the scheduler embedded in a web process (never forked)."""
+    configured = app.config.get("SEND_PROCESSES")
+    if configured not in (None, ""):
+        return int(configured)
+    if app.extensions.get("unknot_role") not in ("worker", "dispatch"):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores if cores > 1 else 0
 
 
 def fanout(app) -> Fanout:
-    """This process's sender pool for ``app``."""
-    return _per_process(app, "unknot_fanout", lambda: Fanout(channel(app).signer, **_sender_options(app)))
-
-
-def processes(app):
-    """This process's sender processes for ``app``, or None (SEND_PROCESSES=0)."""
-    count = setting(app, "SEND_PROCESSES")
-    if count <= 0:
-        return None
-    from .fanout import ProcessFanout
-
-    return _per_process(app, "unknot_fanout_processes", lambda: ProcessFanout(
-        channel(app).signer, app.config["VAPID_PRIVATE_KEY"], processes=count, **_sender_options(app)))
+    """This process's sender for ``app``, made once per process: a forked
+    child must not share its parent's loop, sockets or pipes."""
+    current = app.extensions.get("unknot_fanout")
+    if current is None or current[0] != os.getpid():
+        with _fanouts_lock:
+            current = app.extensions.get("unknot_fanout")
+            if current is None or current[0] != os.getpid():
+                sender = Fanout(
+                    channel(app).signer,
+                    concurrency=setting(app, "SEND_CONCURRENCY"),
+                    connect_timeout=setting(app, "PUSH_CONNECT_TIMEOUT"),
+                    timeout=setting(app, "PUSH_TIMEOUT"),
+                    per_origin=setting(app, "PUSH_CONNECTIONS_PER_ORIGIN"),
+                    trusted_origins=channel(app).allowed.private_ok,
+                    ca_bundle=app.config.get("PUSH_CA_BUNDLE") or None,
+                    processes=send_processes(app),
+                )
+                app.extensions["unknot_fanout"] = current = (os.getpid(), sender)
+    return current[1]
 
 
 def close(app) -> None:
-    """Stop the sender pools of ``app`` (threads, processes, connections)."""
-    for name in ("unknot_fanout", "unknot_fanout_processes"):
-        current = app.extensions.pop(name, None)
-        if current is not None and current[0] == os.getpid():
-            current[1].close()
+    """Stop the sender of ``app`` (its loop, connections and processes)."""
+    current = app.extensions.pop("unknot_fanout", None)
+    if current is not None and current[0] == os.getpid():
+        current[1].close()
 
 
 # -- apply ----------------------------------------------------------------------
@@ -418,49 +405,50 @@ def in_transaction(fn, attempts=DB_ATTEMPTS):
 def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_batches=MAX_BATCHES):
     """Send everything due; return counts by outcome ("deferred": claimed but
     left for the next pass because the deadline came). Bounded in batches
-    and in time."""
+    and in time.
+
+    Batches overlap: while the sender has some in flight, this thread
+    claims the next and writes the results of those that came back, so the
+    sender is never idle waiting for the database (at most enough batches
+    to fill SEND_CONCURRENCY, plus one, are claimed at once)."""
     tips = content.load("tips")
     batch = batch or setting(app, "DISPATCH_BATCH")
     lease_seconds = setting(app, "DISPATCH_LEASE_SECONDS")
     lease = timedelta(seconds=lease_seconds)
     deadline = time.monotonic() + setting(app, "DISPATCH_PASS_SECONDS")
+    ahead = max(1, -(-setting(app, "SEND_CONCURRENCY") // batch)) + 1
     counts = Counter()
-    pool = fanout(app)
-    senders = processes(app)
-    applying = None  # the previous batch's results, being written meanwhile
+    sender = fanout(app)
+    flying = deque()  # (jobs, token, jobs sent, Future of their results), oldest first
 
-    def finish():
-        nonlocal applying
-        if applying is not None:
-            future, jobs = applying
-            applying = None
-            future.result()
-            counts.update(j.outcome if j.started else "deferred" for j in jobs)
+    def land():
+        jobs, token, ready, future = flying.popleft()
+        _Sending.finish(ready, future.result())
+        done = now or clock.now(app)
+        in_transaction(functools.partial(_apply, jobs=jobs, now=done, token=token))
+        counts.update(j.outcome if j.started else "deferred" for j in jobs)
 
     try:
         for _ in range(max_batches):
             if time.monotonic() >= deadline:
                 break
+            if len(flying) >= ahead:
+                land()
             moment = now or clock.now(app)
             token = secrets.token_hex(16)
             jobs = in_transaction(lambda s: claim(s, moment, batch, lease=lease, token=token))
             if not jobs:
-                if applying is None:
+                if not flying:
                     break
-                finish()  # its results may include a catch-up that is due now: look again
+                land()  # its results may include a catch-up that is due now: look again
                 continue
             send_until = min(deadline, time.monotonic() + lease_seconds / 2)
-            if senders is None:
-                pool.run(jobs, _Sending(app, moment, tips), until=send_until)
-            else:
-                _Sending(app, moment, tips).send_in_processes(jobs, senders, send_until)
-            finish()
-            done = now or clock.now(app)
-            # Written by another thread while this one claims and sends the next batch.
-            applying = (pool.background(in_transaction, functools.partial(_apply, jobs=jobs, now=done,
-                                                                          token=token)), jobs)
+            ready, future = _Sending(moment, tips).start(sender, jobs, send_until)
+            flying.append((jobs, token, ready, future))
     finally:
-        finish()
+        while flying:
+            land()
+        sender.sweep()
     return counts
 
 
