@@ -1,13 +1,13 @@
 """Configuration defaults; every key can be overridden by an ``UNKNOT_<KEY>``
 environment variable (``from_prefixed_env``) or ``instance/config.py``."""
 
+# The browsers' push services, by the hosts their endpoints really use:
+# Chrome (FCM), Firefox (Mozilla autopush), Safari (Apple) and Edge (WNS, whose
+# endpoints are per-region hosts under notify.windows.com).
 DEFAULT_PUSH_ORIGINS = ",".join([
     "https://fcm.googleapis.com",
-    "https://*.googleapis.com",
     "https://updates.push.services.mozilla.com",
-    "https://*.push.services.mozilla.com",
     "https://web.push.apple.com",
-    "https://*.push.apple.com",
     "https://*.notify.windows.com",
 ])
 
@@ -48,4 +48,12 @@ class Defaults:
     # How many reverse proxies (e.g. nginx) stand in front: their
     # X-Forwarded-For/-Proto then give the client's address (rate limits) and https (HSTS).
     TRUSTED_PROXIES = 0
+    # Rate limits (webapp/limits.py), read by Flask-Limiter. A Redis URL
+    # (UNKNOT_RATELIMIT_STORAGE_URI=redis://host:6379/0) shares the counts
+    # between processes; when it cannot be reached, each process counts in its
+    # own memory meanwhile and logs a warning (fail open, never a 500).
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}  # Redis; memory ignores them
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
     SEND_FILE_MAX_AGE_DEFAULT = 0
