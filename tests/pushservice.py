@@ -35,7 +35,14 @@ own rule wins), forever or for the next ``times`` requests::
     svc.respond(301, location="http://127.0.0.1:1/x")
     svc.respond("hang", seconds=2)    # wait (bounded), then answer as usual
     svc.respond("reset")              # read the request, then TCP RST
+    svc.respond("trickle", seconds=5) # a 201, one byte at a time, for that long
     svc.respond(None)                 # back to normal
+
+Over TLS: ``PushService(tls=ssl_context, host="push.test")`` serves https
+(tests/tlspushservice.py makes the throwaway CA and certificates); ``host``
+names the origin its endpoints and its expected ``aud`` use. ``idle_timeout``
+closes keep-alive connections idle that long. ``accepted`` counts the
+connections taken, ``peak`` the most open at once.
 """
 from __future__ import annotations
 
@@ -123,8 +130,14 @@ class _State:
 class PushService:
     """The loopback push service; use as a context manager or start()/stop()."""
 
-    def __init__(self, *, expected_key: str | None = None):
+    def __init__(self, *, expected_key: str | None = None, tls=None, host: str = "127.0.0.1",
+                 idle_timeout: float = 30.0):
         self.expected_key = expected_key
+        self.tls = tls
+        self.host = host
+        self.idle_timeout = idle_timeout
+        self.accepted = 0
+        self.peak = 0
         self._state = _State()
         self._cond = threading.Condition()
         self._release = threading.Event()  # wakes hanging handlers on stop()
@@ -139,7 +152,7 @@ class PushService:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.service = self
         self._server = server
-        self.origin = f"http://127.0.0.1:{server.server_address[1]}"
+        self.origin = f"{'https' if self.tls else 'http'}://{self.host}:{server.server_address[1]}"
         self._release.clear()
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"pushservice-{self.port}", daemon=True)
@@ -197,11 +210,11 @@ class PushService:
     def respond(self, mode, *, subscription: dict | str | None = None, times: int | None = None,
                 retry_after: int | str | None = None, location: str | None = None,
                 seconds: float = 2.0) -> None:
-        """Answer requests with `mode` (an HTTP status, "hang" or "reset");
+        """Answer requests with `mode` (an HTTP status, "hang", "reset" or "trickle");
         None or "accept" restores normal checking."""
         rule = None
         if mode not in (None, "accept"):
-            if not (mode in ("hang", "reset") or (isinstance(mode, int) and 300 <= mode <= 599)):
+            if not (mode in ("hang", "reset", "trickle") or (isinstance(mode, int) and 300 <= mode <= 599)):
                 raise ValueError(f"unknown mode {mode!r}")
             rule = _Rule(mode, retry_after, location, min(float(seconds), MAX_HANG), times)
         with self._cond:
@@ -275,6 +288,10 @@ class PushService:
         if rule is not None:
             if rule.mode == "reset":
                 handler.reset()
+                return
+            if rule.mode == "trickle":
+                handler.trickle(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", rule.seconds,
+                                self._release)
                 return
             if rule.mode == "hang":
                 self._release.wait(rule.seconds)
@@ -433,6 +450,15 @@ class _Server(ThreadingHTTPServer):
     # default backlog of 5 would refuse a burst from several dispatchers.
     request_queue_size = 1024
 
+    def get_request(self):
+        sock, address = super().get_request()
+        service = self.service
+        with service._cond:
+            service.accepted += 1
+        if service.tls is not None:  # the handshake happens in the handler's thread
+            sock = service.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
@@ -445,10 +471,15 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # idle keep-alive connections end on their own
 
     def setup(self):
-        super().setup()
         svc = self.server.service
+        self.timeout = svc.idle_timeout
+        if svc.tls is not None:
+            self.request.settimeout(5)
+            self.request.do_handshake()  # a client refusing our certificate ends here (handle_error)
+        super().setup()
         with svc._cond:
             svc._connections.add(self.request)
+            svc.peak = max(svc.peak, len(svc._connections))
 
     def finish(self):
         svc = self.server.service
@@ -490,6 +521,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             self.close_connection = True  # the client gave up (e.g. after a hang)
+
+    def trickle(self, answer: bytes, seconds: float, stop: threading.Event) -> None:
+        """Send ``answer`` one byte at a time, spread over ``seconds``."""
+        self.close_connection = True
+        pause = min(seconds, MAX_HANG) / len(answer)
+        try:
+            for i in range(len(answer)):
+                self.wfile.write(answer[i:i + 1])
+                self.wfile.flush()
+                if stop.wait(pause):
+                    return
+        except OSError:
+            pass
 
     def reset(self) -> None:
         """Abort the connection with a TCP RST instead of answering."""

@@ -334,3 +334,19 @@ def test_sender_processes_send_the_same_verified_messages(make_app, push_service
     with app.app_context():
         counts = dispatch.run_pass(app)
     assert counts["retry"] + counts["deferred"] == 20 and counts["deferred"] > 0
+
+
+def test_fanout_never_resends_once_part_of_an_answer_came(fan, push_service):
+    ok = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+    server = RawServer([(ok, False), (b"HTTP/1.1 201 Cre", True), (ok, False)])
+    try:
+        f = fan(server.origin)
+        endpoint = f"{server.origin}/push/x"
+        assert send(f, push_service, endpoint).outcome == "ok"
+        cut = send(f, push_service, endpoint)  # on the kept-alive connection: cut short, not sent again
+        assert (cut.status, cut.outcome) == (None, "retry") and "middle of an answer" in cut.error
+        assert server.requests == 2
+        assert send(f, push_service, endpoint).outcome == "ok"  # a new connection
+        assert server.requests == 3
+    finally:
+        server.stop()

@@ -1,0 +1,242 @@
+"""The sender over TLS, against loopback HTTPS push services with a
+throwaway CA (tests/tlspushservice.py), and the client's connection rules:
+keep-alive reuse, idle connections, refused certificates, an HTTP/2-only
+service, a trickling answer, addresses tried in turn, bounded lookups, a
+cap on connections per origin."""
+import asyncio
+import socket
+import threading
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.procs import wait_until
+from tests.pushservice import PushService
+from tests.tlspushservice import CA
+from webapp.fanout import Fanout
+from webapp.push import VapidSigner
+
+SUBJECT = "mailto:test@unknot.example"
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return CA.make(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return VapidSigner(ec.generate_private_key(ec.SECP256R1()), SUBJECT)
+
+
+@pytest.fixture
+def senders(signer, ca):
+    made = []
+
+    def make(*services, **kw):
+        kw = {"connect_timeout": 2, "timeout": 3, "concurrency": 8, "ca_bundle": ca.bundle,
+              "trusted_origins": frozenset(s.origin for s in services), **kw}
+        sender = Fanout(signer, **kw)
+        made.append(sender)
+        return sender
+
+    yield make
+    for sender in made:
+        sender.close()
+
+
+def send(sender, sub, **kw):
+    kw = {"ttl": 60, "urgency": "normal", "topic": "unknot-test", **kw}
+    return sender.send(sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], b'{"kind":"test"}', **kw)
+
+
+def test_delivered_and_decrypted_over_tls_on_one_kept_alive_connection(ca, senders):
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        assert svc.origin.startswith("https://127.0.0.1:")
+        sender = senders(svc)
+        subs = [svc.make_subscription() for _ in range(5)]
+        results = [send(sender, sub) for sub in subs]
+        assert [(r.status, r.outcome) for r in results] == [(201, "ok")] * 5
+        messages = svc.wait_for(5)
+        assert [m.payload for m in messages] == [{"kind": "test"}] * 5
+        assert {m.claims["aud"] for m in messages} == {svc.origin}
+        assert svc.accepted == 1  # one TLS handshake, four reuses
+
+
+def test_many_in_flight_over_tls_stay_within_the_cap_per_origin(ca, senders):
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, concurrency=40, per_origin=3)
+        svc.respond("hang", seconds=0.2, times=12)
+        subs = [svc.make_subscription() for _ in range(30)]
+        from webapp.fanout import Message
+
+        results = sender.submit([Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60,
+                                         "normal", "t") for s in subs]).result(30)
+        assert {r.outcome for r in results} == {"ok"}
+        assert svc.peak <= 3 and svc.accepted <= 3
+        assert len(svc.wait_for(30)) == 30
+
+
+def test_a_connection_the_service_closed_while_idle_is_replaced(ca, senders):
+    with PushService(tls=ca.server_context("127.0.0.1"), idle_timeout=0.2) as svc:
+        sender = senders(svc)
+        sub = svc.make_subscription()
+        assert send(sender, sub).outcome == "ok"
+        wait_until(lambda: not svc._connections, 5, "the service to close the idle connection")
+        assert send(sender, sub).outcome == "ok"
+        assert svc.accepted == 2 and len(svc.wait_for(2)) == 2
+
+
+def test_idle_connections_are_retired_after_their_maximum_age(ca, signer):
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = Fanout(signer, ca_bundle=ca.bundle, trusted_origins={svc.origin})
+        sender.client.max_idle = 0.0  # every idle connection is too old to reuse
+        try:
+            sub = svc.make_subscription()
+            assert [send(sender, sub).outcome for _ in range(3)] == ["ok"] * 3
+        finally:
+            sender.close()
+        assert svc.accepted == 3
+
+
+async def loopback(host, port):
+    return [(socket.AF_INET, ("127.0.0.1", port))]
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("wrong host", "Hostname mismatch"),
+    ("expired", "certificate has expired"),
+    ("unknown CA", "unable to get local issuer certificate"),
+])
+def test_a_refused_certificate_is_a_configuration_error_without_retries(ca, senders, tmp_path, case, reason):
+    if case == "wrong host":  # push.test's address answers with other.test's certificate
+        context = ca.server_context("other.test")
+    elif case == "expired":
+        context = ca.server_context("push.test", not_after=-1)
+    else:
+        context = CA.make(tmp_path / "other").server_context("push.test")
+    with PushService(tls=context, host="push.test") as svc:
+        sender = senders(svc, resolver=loopback)
+        sub = svc.make_subscription()
+        started = time.monotonic()
+        results = [send(sender, sub) for _ in range(3)]
+        assert time.monotonic() - started < 3
+        assert {(r.status, r.outcome) for r in results} == {(None, "config")}
+        assert reason in results[0].error and "certificate" in results[0].error
+        assert sub["endpoint"] not in results[0].error
+        assert svc.accepted == 3  # one handshake per message, never a loop
+        assert svc.hits == 0
+
+
+def test_the_ca_bundle_is_what_decides(ca, senders):
+    """Without the test CA in the bundle (certifi's default), the same service is refused."""
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        result = send(senders(svc, ca_bundle=None), svc.make_subscription())
+        assert result.outcome == "config" and "unable to get local issuer" in result.error
+
+
+class HTTP2Only:
+    """A TLS server that offers only h2 (ALPN) and greets with an HTTP/2
+    SETTINGS frame, as an HTTP/2-only server does."""
+
+    def __init__(self, context):
+        self.context = context
+        self.accepted = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.origin = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.settimeout(2)
+            try:
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    tls.sendall(b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")  # SETTINGS, empty
+                    tls.recv(65536)
+            except OSError:
+                conn.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_an_http2_only_service_is_a_clear_configuration_error_not_a_retry_loop(ca, senders, caplog):
+    server = HTTP2Only(ca.server_context("127.0.0.1", alpn=("h2",)))
+    try:
+        sender = senders(server)
+        keys = PushService().make_subscription()["keys"]
+        results = [sender.send(f"{server.origin}/push/x", keys["p256dh"], keys["auth"], b"{}", ttl=60,
+                               urgency="normal", topic="t") for _ in range(2)]
+    finally:
+        server.stop()
+    assert {(r.status, r.outcome) for r in results} == {(None, "config")}
+    assert "HTTP/2" in results[0].error
+    assert server.accepted == 2
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and "HTTP/2" in r.getMessage()]
+    assert len(logged) == 1  # once per origin
+
+
+def test_a_trickling_answer_hits_the_total_deadline(ca, senders):
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, timeout=1.0)
+        svc.respond("trickle", seconds=6)
+        started = time.monotonic()
+        result = send(sender, svc.make_subscription())
+        took = time.monotonic() - started
+        assert (result.status, result.outcome) == (None, "retry")
+        assert "timeout" in result.error
+        assert 0.9 <= took < 2.0, took
+
+
+def test_a_name_whose_first_address_is_unreachable_falls_through_to_the_next(ca, senders):
+    tried = []
+
+    async def resolver(host, port):
+        assert host == "push.test"
+        tried.append(host)
+        # Nothing listens on 127.0.0.2 (connection refused); the service is on 127.0.0.1.
+        return [(socket.AF_INET, ("127.0.0.2", port)), (socket.AF_INET, ("127.0.0.1", port))]
+
+    with PushService(tls=ca.server_context("push.test"), host="push.test") as svc:
+        sender = senders(svc, resolver=resolver)
+        result = send(sender, svc.make_subscription())
+        assert (result.status, result.outcome) == (201, "ok"), result
+        [message] = svc.wait_for(1)
+        assert message.claims["aud"] == svc.origin == f"https://push.test:{svc.port}"
+        assert tried == ["push.test"]
+
+
+def test_every_address_is_checked_by_netguard_before_connecting(ca, senders):
+    async def resolver(host, port):
+        return [(socket.AF_INET, ("10.1.2.3", port)), (socket.AF_INET, ("127.0.0.1", port))]
+
+    with PushService(tls=ca.server_context("push.test"), host="push.test") as svc:
+        sender = senders(svc, resolver=resolver, trusted_origins=frozenset())
+        result = send(sender, svc.make_subscription())
+        assert (result.status, result.outcome) == (None, "drop")
+        assert "not a public address" in result.error
+        assert svc.accepted == 0
+
+
+def test_a_slow_name_lookup_is_bounded(ca, senders):
+    async def resolver(host, port):
+        await asyncio.sleep(30)
+
+    with PushService(tls=ca.server_context("push.test"), host="push.test") as svc:
+        sender = senders(svc, resolver=resolver, connect_timeout=0.3)
+        started = time.monotonic()
+        result = send(sender, svc.make_subscription())
+        assert time.monotonic() - started < 1.5
+        assert result.outcome == "retry" and "name lookup" in result.error
+
