@@ -360,3 +360,48 @@ def test_no_secret_reaches_the_logs(subscribe, push_app, push_service, clock, ca
     for secret in (token, sub["keys"]["auth"], sub["keys"]["p256dh"], sub["endpoint"].split("/push/")[1],
                    pem, push_app.secret_key):
         assert secret not in logged
+
+
+def test_migration_0003_normalises_stored_endpoints_and_keeps_the_oldest(make_app):
+    """Rows stored before endpoints were normalised: one row per endpoint, the oldest kept."""
+    from datetime import datetime, timedelta
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from webapp import migrate
+    from webapp.db import db
+
+    app = make_app()
+    t0 = datetime(2026, 1, 1, 12, 0)
+    rows = [  # id, endpoint, minutes after t0
+        ("a" * 32, "https://FCM.googleapis.com:443/fcm/send/one", 0),
+        ("b" * 32, "https://fcm.googleapis.com/fcm/send/one", 5),
+        ("c" * 32, "https://fcm.googleapis.com:0443/fcm/send/one", 9),
+        ("d" * 32, "HTTPS://Web.Push.Apple.com/two", 1),
+        ("e" * 32, "https://updates.push.services.mozilla.com/wpush/v2/three", 2),
+        ("f" * 32, "https://fcm.googleapis.com:99999/bad", 3),
+    ]
+    with app.app_context():
+        with db.engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(conn), "0002")
+        subs = sa.table("subscriptions", sa.column("plan", sa.JSON), *(sa.column(c) for c in (
+            "id", "endpoint", "p256dh", "auth", "token_hash", "created_at")))
+        water = sa.table("water_log", sa.column("subscription_id"), sa.column("at"), sa.column("local_date"))
+        with db.engine.begin() as conn:
+            for sub_id, endpoint, minutes in rows:
+                conn.execute(sa.insert(subs).values(id=sub_id, endpoint=endpoint, p256dh="p", auth="a",
+                                                    token_hash=sub_id * 2, plan={},
+                                                    created_at=t0 + timedelta(minutes=minutes)))
+                conn.execute(sa.insert(water).values(subscription_id=sub_id, at=t0, local_date="2026-01-01"))
+        migrate.upgrade()
+        with db.engine.connect() as conn:
+            stored = dict(conn.execute(sa.select(subs.c.id, subs.c.endpoint)).all())
+            logged = {r[0] for r in conn.execute(sa.select(water.c.subscription_id))}
+    assert stored == {
+        "a" * 32: "https://fcm.googleapis.com/fcm/send/one",
+        "d" * 32: "https://web.push.apple.com/two",
+        "e" * 32: "https://updates.push.services.mozilla.com/wpush/v2/three",
+        "f" * 32: "https://fcm.googleapis.com:99999/bad",  # does not parse: left alone
+    }
+    assert logged == set(stored)
