@@ -52,7 +52,7 @@ def test_form_fields_and_modules(client):
     assert {("side", s) for s in ("left", "right", "both")} <= radios
     assert {("severity", str(n)) for n in range(11)} <= radios
     boxes = {a["value"] for t, a in tags if t == "input" and a.get("type") == "checkbox" and "value" in a}
-    assert {"exercise", "heat", "still", "water", "medicine", "swelling", "weakness"} <= boxes
+    assert {"exercise", "heat", "still", "water", "statin", "medicine", "swelling", "warm", "numbness", "weakness"} <= boxes
     [diary] = [a for t, a in tags if a.get("id") == "diary"]
     for name in ("store", "stats", "csv", "charts"):
         url = diary[f"data-{name}"]
@@ -66,3 +66,21 @@ def test_every_input_has_a_label(client):
     ids = {a["id"] for t, a in parse(html) if t in ("input", "select", "textarea") and "id" in a}
     labelled = set(re.findall(r'<label[^>]*for="([^"]+)"', html))
     assert ids <= labelled
+
+
+def test_red_flag_cards_come_from_the_triage_table(client):
+    """Each diary card's advice is a triage box; the statin card is urgent, other medicines are not."""
+    from webapp import content
+    html = client.get("/diary").get_data(as_text=True)
+    cards = dict(re.findall(r'<template data-flag-card="(\w+)">(.*?)</template>', html, re.S))
+    expected = {"statin": "statin", "swelling": "clot-leg", "long": "long-cramp", "frequent": "sleep",
+                "weakness": "numb-weak", "medicine": "other-medicine"}
+    assert set(cards) == set(expected)
+    flags = content.triage()["flags"]
+    for kind, flag in expected.items():
+        assert re.findall(r'data-flag="([\w-]+)"', cards[kind]) == [flag]
+        assert f'data-level="{flags[flag]["level"]}"' in cards[kind]
+        assert 'href="/seek-care#' in cards[kind]
+    assert 'data-level="urgent"' in cards["statin"] and 'data-level="soon"' in cards["medicine"]
+    assert "Cramps that disturb your sleep" in cards["frequent"]
+    assert 'id="fluid-limited"' in html and "200 to 250 ml" in html

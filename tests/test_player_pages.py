@@ -68,9 +68,11 @@ def test_guide_has_every_step_with_its_hold(client, muscle):
     guide = content.load("guides")[muscle]
     page = Page(html)
     assert page.tags[0][0] == "html" and "data-night" in page.tags[0][1], "may open in the night theme"
-    steps = re.findall(r'<li class="step" data-hold="(\d+)"><span class="step-text">([^<]+)</span>', html)
+    steps = re.findall(r'<li class="step" data-hold="(\d+)"( data-standing)?><span class="step-text">([^<]+)</span>', html)
     aftercare = content.load("aftercare")["steps"]
-    assert steps == [(str(s["hold"]), s["text"]) for s in guide["steps"] + aftercare]
+    assert steps == [(str(s["hold"]), " data-standing" if s.get("standing") else "", s["text"])
+                     for s in guide["steps"] + aftercare]
+    assert any(s.get("standing") for s in aftercare), "the player must know which step is standing"
     for s in guide["steps"]:
         if s["hold"]:
             assert f"Hold {s['hold']} seconds." in html
@@ -116,15 +118,26 @@ def test_bedtime_has_both_sets_with_the_protocol(client):
 def test_checks_and_the_diary_link(client, muscle):
     html = get(client, f"/guide/{muscle}")
     page = Page(html)
-    checks = content.load("aftercare")["checks"]
+    checks = content.triage()["checks"]
     for check in checks:
-        assert page.find("fieldset", data_check=check["id"], data_level=check["level"])
+        level = content.check_level(check)
+        assert page.find("fieldset", data_check=check["id"], data_level=level)
         assert page.find("input", type="radio", name=check["id"], value="yes")
-        advice = page.find("p", id=f"advice-{check['id']}")[0]
+        advice = page.find("div", id=f"advice-{check['id']}")[0]
         assert "hidden" not in advice, "without JavaScript every piece of advice shows"
-        if check["level"] == "emergency":
+        # The advice is the triage table's box for the check's flags, with the call link.
+        box = html[html.index(f'id="advice-{check["id"]}"'):]
+        box = box[:box.index("</fieldset>")]
+        assert re.findall(r'data-flag="([\w-]+)"', box) == check["flags"]
+        if level in ("emergency", "urgent"):
+            assert 'data-call="emergency" href="tel:112"' in box
+        if level == "emergency":
             assert advice.get("role") == "alert"
         else:
             assert advice.get("aria-live") == "polite"
     assert page.find("a", id="log-cramp", href="/diary?from=player")
+    alert = html[html.index('<template id="long-cramp-alert">'):]
+    alert = alert[:alert.index("</template>")]
+    assert re.findall(r'data-flag="([\w-]+)"', alert) == ["long-cramp"], "the 10-minute alert is the table entry"
+    assert 'href="/seek-care#urgent"' in alert and 'data-call="emergency"' in alert
     assert "Log this cramp" in html

@@ -18,7 +18,13 @@ PRECACHED_PAGES = (
 
 @bp.app_context_processor
 def common():
-    return {"site": content.load("site"), "guides": content.load("guides")}
+    return {
+        "site": content.load("site"),
+        "guides": content.load("guides"),
+        "triage": content.triage(),
+        "numbers": content.numbers_for_page(),
+        "fluids": content.load("fluids"),
+    }
 
 
 @bp.get("/")
@@ -36,6 +42,7 @@ def guide(muscle):
         muscle=muscle,
         guide=guides[muscle],
         aftercare=content.load("aftercare"),
+        check_level=content.check_level,
     )
 
 
@@ -45,7 +52,8 @@ def bedtime():
 
 
 def _article(name):
-    return render_template("article.html", name=name, article=content.load("articles")[name])
+    return render_template("article.html", name=name, article=content.load("articles")[name],
+                           sources=content.load("sources"))
 
 
 for _name, _path in ARTICLES.items():
