@@ -111,11 +111,13 @@ function readPush(event) {
   };
 }
 
-/* Only our own pages may be opened from a notification. */
+/* Only our own pages may be opened from a notification: the URL resolved
+   against our origin, kept whole (never its path alone, which may read as
+   another host: "/..//evil.test" resolves to the path "//evil.test"). */
 function sameOriginPath(url) {
   try {
-    const parsed = new URL(url, self.location.origin);
-    return parsed.origin === self.location.origin ? parsed.pathname + parsed.search : "/";
+    const resolved = new URL(typeof url === "string" && url ? url : "/", self.location.origin);
+    return resolved.origin === self.location.origin ? resolved.href : "/";
   } catch {
     return "/";
   }

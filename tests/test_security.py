@@ -217,8 +217,11 @@ def test_vapid_key_is_never_served(client, app):
 
 
 def test_production_needs_a_secret_key(tmp_path, monkeypatch):
+    from webapp.push import load_or_create_vapid_key
+
+    load_or_create_vapid_key(tmp_path / "k.pem")  # production never makes its own (tests/test_production.py)
     base = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite", "VAPID_PRIVATE_KEY": str(tmp_path / "k.pem"),
-            "SCHEDULER": "off", "PRODUCTION": True}
+            "VAPID_SUBJECT": "mailto:ops@unknot.app", "SCHEDULER": "off", "PRODUCTION": True}
     with pytest.raises(RuntimeError, match="UNKNOT_SECRET_KEY"):
         create_app(base)
     assert create_app({**base, "SECRET_KEY": "x" * 32}).secret_key == "x" * 32
@@ -405,3 +408,21 @@ def test_migration_0003_normalises_stored_endpoints_and_keeps_the_oldest(make_ap
         "f" * 32: "https://fcm.googleapis.com:99999/bad",  # does not parse: left alone
     }
     assert logged == set(stored)
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("/guide/calf", True), ("/routine/bedtime?source=reminder", True), ("/", True), ("/reminders#plan", True),
+    ("/guide/calf?next=//x", True),  # the query never resolves as a host
+    ("/..//evil.test/x", False), ("/%2e%2e//evil.test/x", False), ("/.%2E/x", False), ("/./x", False),
+    ("/a/../b", False), ("/a//b", False), ("//evil.test/x", False), ("/\\evil.test/x", False),
+    ("https://evil.test/x", False), ("javascript:alert(1)", False), ("guide/calf", False), ("", False),
+    ("/guide/calf\n", False), ("/guide /calf", False), (None, False),
+])
+def test_payload_urls_are_paths_that_resolve_to_themselves(url, ok):
+    from webapp.push import encode_payload
+
+    if ok:
+        assert b'"url"' in encode_payload("test", "t", "b", url, "test")
+    else:
+        with pytest.raises(ValueError):
+            encode_payload("test", "t", "b", url, "test")
