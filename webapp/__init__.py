@@ -31,6 +31,10 @@ def create_app(test_config=None):
     app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or (
         "sqlite:///" + os.path.join(app.instance_path, "unknot.sqlite")
     )
+    if app.config["PRODUCTION"]:
+        from .pushing import check_production
+
+        check_production(app.config)
     app.config["VAPID_PRIVATE_KEY"] = app.config["VAPID_PRIVATE_KEY"] or os.path.join(
         app.instance_path, "vapid_private.pem"
     )

@@ -2,10 +2,12 @@
 
 JSON, 200 when healthy, 503 when not:
 
-    {"status": "ok" | "failing",
+    {"status": "ok" | "degraded" | "failing",
      "database": {"ok": true, "ms": 0.8} | {"ok": false, "error": "OperationalError"},
      "scheduler": {"in_process": false, "age_seconds": 1.4, "source": "worker", "workers": 2,
-                   "ok": true}}
+                   "ok": true},
+     "push": {"ok": false, "problems": [{"service": "https://web.push.apple.com", "status": 403,
+              "error": "HTTP 403: BadJwtToken", "at": "2026-03-02T12:00:00+00:00"}]}}
 
 - database: one ``SELECT 1`` through the app's engine.
 - scheduler: the age of the newest tick. A process with the scheduler
@@ -15,6 +17,11 @@ JSON, 200 when healthy, 503 when not:
   reports on the workers wherever they run. Stale when older than
   ``HEALTH_MAX_HEARTBEAT_AGE`` seconds (default: 120, or 10 ticks if more),
   or when no tick has ever been recorded.
+- push: push services that refused us as misconfigured (outcome ``config``
+  in the delivery log: 401/403, a refused certificate, HTTP/2 only) within
+  the last 15 minutes, with no delivery accepted by them since. The VAPID
+  key or subject, or the CA bundle, needs an operator: "degraded", still 200
+  (the web process itself is fine, and a load balancer must not drop it).
 """
 import time
 from datetime import datetime, timedelta, timezone
@@ -22,10 +29,13 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 
+from . import clock
 from .db import db
-from .models import Heartbeat
+from .models import Delivery, Heartbeat
 
 bp = Blueprint("health", __name__)
+
+PROBLEM_WINDOW = timedelta(minutes=15)
 
 
 def _max_age(app):
@@ -44,6 +54,7 @@ def healthz():
 
     started = time.perf_counter()
     newest = workers = None
+    problems = []
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -53,6 +64,7 @@ def healthz():
             ).one()
             if newest is None:
                 newest = conn.scalar(select(func.max(Heartbeat.beat_at)))
+            problems = _push_problems(conn, clock.now(app))  # the clock deliveries are logged by
         body["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
     except Exception as exc:  # any failure to reach the database
         healthy = False
@@ -71,12 +83,34 @@ def healthz():
     body["scheduler"] = {"in_process": in_process, "source": source, "age_seconds": age,
                          "max_age_seconds": _max_age(app), "workers": workers, "ok": scheduler_ok}
     healthy = healthy and scheduler_ok
+    body["push"] = {"ok": not problems, "problems": problems}
     if not healthy:
         body["status"] = "failing"
+    elif problems:
+        body["status"] = "degraded"
     response = jsonify(body)
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _push_problems(conn, now):
+    """Services whose latest answer in the window was a configuration error."""
+    latest = conn.execute(
+        select(Delivery.service, func.max(Delivery.sent_at))
+        .where(Delivery.outcome == "config", Delivery.sent_at >= now - PROBLEM_WINDOW)
+        .group_by(Delivery.service)
+    ).all()
+    problems = []
+    for service, at in sorted(latest):
+        accepted_since = conn.scalar(select(Delivery.id).where(
+            Delivery.service == service, Delivery.outcome == "ok", Delivery.sent_at > at).limit(1))
+        if accepted_since is None:
+            status, error = conn.execute(select(Delivery.status, Delivery.error).where(
+                Delivery.service == service, Delivery.outcome == "config", Delivery.sent_at == at).limit(1)).one()
+            problems.append({"service": service, "status": status, "error": error,
+                             "at": (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()})
+    return problems
 
 
 def init_app(app):

@@ -1,8 +1,13 @@
-"""The app's push channel: VAPID key and signer, and the endpoints we may call."""
+"""The app's push channel: VAPID key and signer, and the endpoints we may call;
+and what production requires of them."""
+import os
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import current_app
 
+from .config import Defaults
 from .endpoints import AllowList
 from .push import VapidSigner, load_or_create_vapid_key, public_key_b64
 
@@ -26,3 +31,53 @@ def init_app(app):
 
 def channel(app=None) -> PushChannel:
     return (app or current_app).extensions["unknot_push"]
+
+
+_MAILTO = re.compile(r"mailto:[^@\s<>]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}", re.IGNORECASE)
+
+
+def subject_problem(subject) -> str | None:
+    """Why ``subject`` is no contact a push service operator could use, or None.
+    Apple refuses subjects with spaces or angle brackets, and a default or
+    localhost address reaches nobody."""
+    if not isinstance(subject, str) or not subject:
+        return "is not set"
+    if subject == Defaults.VAPID_SUBJECT:
+        return f"is still the default ({Defaults.VAPID_SUBJECT}); set your own contact"
+    if re.search(r"[\s<>]", subject):
+        return "must not contain spaces or angle brackets (Apple refuses them)"
+    if subject.lower().startswith("mailto:"):
+        host = subject.rpartition("@")[2].lower()
+        if host != "localhost" and _MAILTO.fullmatch(subject) is None:
+            return "is not a valid mailto: address (mailto:you@example.org)"
+    elif subject.lower().startswith("https:"):
+        parts = urlsplit(subject)
+        host = (parts.hostname or "").lower()
+        if not host or parts.username is not None or ("." not in host and host != "localhost"):
+            return "is not a valid https: URL (https://example.org/contact)"
+    else:
+        return "must be a mailto: address or an https: URL"
+    if host == "localhost" or host.endswith((".localhost", ".local", ".test", ".invalid", ".example")):
+        return f"names {host}, which no push service operator can reach"
+    return None
+
+
+def check_production(config) -> None:
+    """With UNKNOT_PRODUCTION=true, refuse to start without one shared VAPID
+    key and a real VAPID subject: every web process and worker must sign with
+    the same key (subscriptions are bound to it), so none may make its own."""
+    path = config.get("VAPID_PRIVATE_KEY")
+    if not path:
+        raise RuntimeError(
+            "UNKNOT_VAPID_PRIVATE_KEY must be set when UNKNOT_PRODUCTION is true: the path of the one "
+            "VAPID key (PEM, mode 0600) that every web process and worker shares. Make it once with a "
+            "first start without UNKNOT_PRODUCTION (instance/vapid_private.pem) and copy it to each machine."
+        )
+    if not os.path.isfile(path):
+        raise RuntimeError(
+            f"UNKNOT_VAPID_PRIVATE_KEY names {path}, which does not exist; in production the key is never "
+            "made on the spot (each machine would make its own): copy the shared key there."
+        )
+    problem = subject_problem(config.get("VAPID_SUBJECT"))
+    if problem:
+        raise RuntimeError(f"UNKNOT_VAPID_SUBJECT {problem} (required when UNKNOT_PRODUCTION is true).")
