@@ -17,14 +17,17 @@ function localIso(at) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${zone}`;
 }
 
-/* Spreadsheets run cells that start with = + - @ as formulas; a leading '
-   keeps a note as text, and the import takes it off again. */
-const guard = (text) => (/^[=+\-@\t\r]/.test(text) ? `'${text}` : text);
-const unguard = (text) => (/^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text);
+/* Spreadsheets run cells that start with = + - @ (or tab, CR) as formulas,
+   and one opened in a locale that splits on ; or tab sees a new cell after
+   each. So a ' goes before every such start, of the cell and after each
+   ; , tab, CR or LF (also when spaces or quotes come first, which some
+   imports trim), and the import takes exactly those off again. */
+const guard = (text) => text.replace(/(?<=^|[;,\t\r\n])(?=[ ']*[=+\-@\t\r])/g, "'");
+const unguard = (text) => text.replace(/(?<=^|[;,\t\r\n])'(?=[ ']*[=+\-@\t\r])/g, "");
 
 function cell(value) {
   const text = guard(String(value ?? ""));
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return /[",;\t\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export function toCsv({ entries, water, routines }) {
