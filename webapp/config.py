@@ -27,14 +27,14 @@ class Defaults:
     DISPATCH_BATCH = 500  # rows per claim
     # Pushes in flight at once per process (webapp/fanout.py): at 50 ms from
     # the push service, what a sender sends per second is this / 0.05 s.
-    SEND_CONCURRENCY = 512
+    SEND_CONCURRENCY = 1024
     # Encryption processes of one sender; None: every core for `reminders
     # worker` and `reminders dispatch`, 0 for the scheduler inside a web
     # process (a web server is not forked).
     SEND_PROCESSES = None
     PUSH_CONNECT_TIMEOUT = 3.05  # name lookup, and each address's TCP + TLS
     PUSH_TIMEOUT = 10.0  # a whole request, lookup to last byte of the answer
-    PUSH_CONNECTIONS_PER_ORIGIN = 256
+    PUSH_CONNECTIONS_PER_ORIGIN = 512
     # CA bundle the push services' certificates are checked against (None: certifi's).
     PUSH_CA_BUNDLE = None
     SQLITE_BUSY_TIMEOUT = 15.0

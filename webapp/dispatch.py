@@ -83,6 +83,7 @@ class Job:
     elapsed: float = 0.0
     tip: int | None = None
     started: bool = False
+    service: str = ""  # the push service's origin, as the sender found it
 
 
 # -- claim ----------------------------------------------------------------------
@@ -190,7 +191,7 @@ class _Sending:
             if result is not None:  # None: not started before the deadline
                 job.started = True
                 job.outcome, job.status, job.error = result.outcome, result.status, result.error
-                job.retry_after, job.elapsed = result.retry_after, result.elapsed
+                job.retry_after, job.elapsed, job.service = result.retry_after, result.elapsed, result.origin
 
 
 def _failed(job, e):
@@ -310,7 +311,7 @@ class _Plans:
 def _apply(session, jobs, now, token):
     """Write every job's result, for rows this batch still holds."""
     glasses = _glasses(session, [j for j in jobs if j.started])
-    plans, services = _Plans(), {}
+    plans = _Plans()
     gone, finished, updates, log_rows = set(), [], [], []
     for job in jobs:
         row, sub, kind = job.row, job.sub, job.row["kind"]
@@ -318,11 +319,8 @@ def _apply(session, jobs, now, token):
             updates.append(_result_row(row, token))
             continue
         if job.outcome != "skipped":
-            service = services.get(sub["endpoint"])
-            if service is None:
-                service = services[sub["endpoint"]] = _service(sub["endpoint"])
             log_rows.append({
-                "subscription_id": sub["id"], "kind": kind, "service": service,
+                "subscription_id": sub["id"], "kind": kind, "service": job.service or _service(sub["endpoint"]),
                 "due_at": row["due_at"], "occurrence": row["occurrence"], "sent_at": now,
                 "status": job.status, "outcome": job.outcome,
                 "latency_ms": int((now - row["due_at"]).total_seconds() * 1000), "error": job.error,

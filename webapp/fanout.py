@@ -57,7 +57,7 @@ class Fanout:
     """Sends many pushes at once. ``submit`` and ``send`` are safe from any
     thread; ``close`` ends the loop, the connections and the processes."""
 
-    def __init__(self, signer, *, concurrency=512, connect_timeout=3.05, timeout=10.0, per_origin=256,
+    def __init__(self, signer, *, concurrency=1024, connect_timeout=3.05, timeout=10.0, per_origin=512,
                  trusted_origins=frozenset(), ca_bundle=None, processes=0, resolver=http1.system_resolver):
         self.signer = signer
         self.concurrency = concurrency
