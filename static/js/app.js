@@ -3,21 +3,23 @@
 
 const root = document.documentElement;
 
-function setupThemeToggle() {
+/* Automatic → Light → Dark → Automatic; the button says which is on. */
+const THEMES = { auto: ["Automatic", "light"], light: ["Light", "dark"], dark: ["Dark", "auto"] };
+
+function setupThemeControl() {
   const button = document.getElementById("theme-toggle");
-  if (!button) return;
-  const isDark = () => {
-    const theme = root.getAttribute("data-theme");
-    if (theme) return theme !== "light";
-    return matchMedia("(prefers-color-scheme: dark)").matches;
-  };
-  const render = () => button.setAttribute("aria-pressed", String(isDark()));
+  const theme = window.unknotTheme;
+  if (!button || !theme) return;
+  const label = button.querySelector("[data-theme-label]");
+  const render = () => { label.textContent = THEMES[theme.choice()][0]; };
   button.addEventListener("click", () => {
-    const next = isDark() ? "light" : "dark";
-    try { localStorage.setItem("unknot-theme", next); } catch { /* private mode: this page only */ }
-    root.setAttribute("data-theme", next);
+    theme.choose(THEMES[theme.choice()][1]);
     render();
   });
+  // The clock moves on (bedtime comes while the page is open); another tab may choose.
+  setInterval(theme.apply, 60_000);
+  addEventListener("storage", () => { theme.apply(); render(); });
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", theme.apply);
   button.hidden = false;
   render();
 }
@@ -64,6 +66,6 @@ function setupIosHint() {
   });
 }
 
-setupThemeToggle();
+setupThemeControl();
 setupIosHint();
 setupServiceWorker().catch((error) => console.warn("service worker not registered", error));

@@ -393,22 +393,10 @@ function saveSetting({ name, type, value, checked }) {
   if (name.startsWith("night")) {
     const night = ["nightFrom", "nightUntil"].map((n) => Number(launch.querySelector(`[name=${n}]`).value));
     store.set("unknot-night-hours", night);
-    return applyNight(night);
+    return window.unknotTheme?.apply();
   }
   settings[name] = type === "checkbox" ? checked : name === "factor" ? Number(value) : value;
   store.set(KEY, settings);
-}
-
-/* theme.js's rule, applied again when the hours change. */
-function applyNight([from, until]) {
-  let chosen = null;
-  try { chosen = localStorage.getItem("unknot-theme"); } catch { /* follow the system */ }
-  const hour = new Date().getHours();
-  const atNight = from > until ? hour >= from || hour < until : hour >= from && hour < until;
-  if (chosen !== "light" && (atNight || chosen === "dark" || matchMedia("(prefers-color-scheme: dark)").matches)) {
-    root.dataset.theme = "night";
-  } else if (chosen) root.dataset.theme = chosen;
-  else delete root.dataset.theme;
 }
 
 document.getElementById("check-form")?.addEventListener("change", showAdvice);

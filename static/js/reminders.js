@@ -63,6 +63,14 @@ function fillForm(plan) {
   form.elements["quiet.until"].value = plan.quiet.until;
   $("tz").textContent = plan.timezone;
   renderNext(plan.next);
+  rememberQuietHours(plan.quiet);
+}
+
+/* The night theme (theme.js) dims every page in the quiet hours. */
+function rememberQuietHours({ from, until }) {
+  const minutes = (hhmm) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  try { localStorage.setItem("unknot-quiet-hours", JSON.stringify([minutes(from), minutes(until)])); } catch { /* private mode */ }
+  window.unknotTheme?.apply();
 }
 
 function readForm(previous) {

@@ -76,15 +76,15 @@ def test_screenshots(launch_browser, live_server, output_dir, scheme):
     assert browser.console_errors == []
 
 
-def test_theme_toggle_is_remembered(browser):
+def test_theme_choice_is_remembered(browser):
     page = browser.open("/")
-    toggle = page.get_by_role("button", name="Dark theme")
-    assert toggle.get_attribute("aria-pressed") == "false"
-    toggle.click()
-    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    control = page.get_by_role("button", name="Theme: Automatic")
+    control.click()
+    page.get_by_role("button", name="Theme: Light").click()
+    assert page.evaluate("document.documentElement.dataset.theme") in ("dark", "night")
     page.reload()
-    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
-    assert page.get_by_role("button", name="Dark theme").get_attribute("aria-pressed") == "true"
+    assert page.evaluate("document.documentElement.dataset.theme") in ("dark", "night")
+    assert page.get_by_role("button", name="Theme: Dark").is_visible()
 
 
 SERVE = """
