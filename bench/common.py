@@ -205,6 +205,7 @@ def burst(app, url, tmp, standin, *, n_burst, workers=1, lead=2.0, timeout=180.0
             _time.sleep(0.2)
         _time.sleep(1.0)  # anything sent twice would arrive now
         stats = standin.stats(times=True)
+        peak = [peak_rss(p.pid) for p in procs]
     finally:
         stop_workers(procs)
     late = sorted(t - t0.timestamp() for t, _ in stats["times"])
@@ -218,4 +219,24 @@ def burst(app, url, tmp, standin, *, n_burst, workers=1, lead=2.0, timeout=180.0
         "p50": pct(50), "p99": pct(99), "max": last, "first": first,
         "rate": len(late) / max(1e-9, last - first) if len(late) > 1 else float("nan"),
         "rate_from_due": len(late) / max(1e-9, last),
+        "rss_mb": max(p[0] for p in peak), "rss_children_mb": max(p[1] for p in peak),
     }
+
+
+def peak_rss(pid):
+    """(peak RSS of process ``pid``, sum of its children's peaks), in MB (Linux /proc)."""
+    def hwm(p):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+        except (OSError, StopIteration):
+            return 0.0
+
+    children = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children += f.read().split()
+    except OSError:
+        pass
+    return hwm(pid), sum(hwm(c) for c in children)

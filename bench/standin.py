@@ -7,7 +7,8 @@ decryption: the tests' tests/pushservice.py does those; here the point is to
 cost the sender's machine as little CPU as possible.
 
 Run in its own process (``StandIn().start()`` forks one), optionally adding
-a fixed latency before each answer. ``GET /_stats`` answers JSON with the
+a fixed latency before each answer, and over TLS with ``tls`` a server-side
+``ssl.SSLContext`` (bench/peer.py makes one from a throwaway CA). ``GET /_stats`` answers JSON with the
 count, the per-path counts of paths received more than once, and, with
 ``?times=1``, every (receive time, path) pair; ``POST /_reset`` forgets them.
 
@@ -21,6 +22,7 @@ import json
 import multiprocessing
 import signal
 import socket
+import ssl
 import time
 import urllib.request
 from collections import Counter
@@ -103,13 +105,13 @@ def _write(transport, data):
         transport.write(data)
 
 
-def serve(sock: socket.socket, latency: float) -> None:
+def serve(sock: socket.socket, latency: float, tls=None) -> None:
     """Serve on an already bound, listening socket until SIGTERM."""
     async def main():
         loop = asyncio.get_running_loop()
         server = _Server(latency)
         server.loop = loop
-        srv = await loop.create_server(lambda: _Protocol(server), sock=sock, backlog=1024)
+        srv = await loop.create_server(lambda: _Protocol(server), sock=sock, backlog=1024, ssl=tls)
         stop = loop.create_future()
         loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
         async with srv:
@@ -121,8 +123,9 @@ def serve(sock: socket.socket, latency: float) -> None:
 class StandIn:
     """The stand-in in a child process: ``with StandIn(latency=0.03) as s: s.origin``."""
 
-    def __init__(self, latency: float = 0.0, port: int = 0):
+    def __init__(self, latency: float = 0.0, port: int = 0, tls=None):
         self.latency = latency
+        self.tls = tls
         self.port = port
         self.process = None
         self.origin = ""
@@ -133,9 +136,9 @@ class StandIn:
         sock.bind(("127.0.0.1", self.port))
         sock.listen(1024)
         self.port = sock.getsockname()[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
+        self.origin = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         ctx = multiprocessing.get_context("fork")
-        self.process = ctx.Process(target=serve, args=(sock, self.latency), daemon=True)
+        self.process = ctx.Process(target=serve, args=(sock, self.latency, self.tls), daemon=True)
         self.process.start()
         sock.close()
         return self
@@ -157,12 +160,21 @@ class StandIn:
 
     def stats(self, times: bool = False) -> dict:
         url = f"{self.origin}/_stats" + ("?times=1" if times else "")
-        with urllib.request.urlopen(url, timeout=30) as r:
+        with urllib.request.urlopen(url, timeout=30, context=self._client_tls()) as r:
             return json.load(r)
 
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.origin}/_reset", method="GET")
-        urllib.request.urlopen(req, timeout=10).close()
+        urllib.request.urlopen(req, timeout=10, context=self._client_tls()).close()
+
+    def _client_tls(self):
+        # Our own control requests: the stand-in's certificate is the bench's own.
+        if self.tls is None:
+            return None
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
 
 def main(argv=None):

@@ -2,18 +2,27 @@
 (their figures are not checked here: see bench/README.md)."""
 import pytest
 
-from bench import fanout, tick, workers
+import shutil
+
+from bench import fanout, peer, tick, workers
 
 
 def test_fanout_bench_runs():
-    r = fanout.measure(n=40, seq_n=3, latency_ms=5, db="sqlite", naive_n=10, quiet=True, processes=(0, 2))
-    assert r["a"] > 0 and r["b"] > 0 and r["c_sqlite"] > 0 and r["c_sqlite_p2"] > 0
-    assert r["c_latency_sqlite"] > 0
+    r = fanout.measure(n=40, seq_n=3, latency_ms=5, db="sqlite", naive_n=10, quiet=True, processes=(None, 0))
+    assert r["a"] > 0 and r["b"] > 0 and r["c_sqlite"] > 0 and r["c_sqlite_p0"] > 0
+    assert r["c_latency_sqlite"] > 0 and r["c_latency_sqlite_limit"] > 0
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="bench/peer.py runs Node's web-push")
+def test_peer_bench_runs():
+    r = peer.measure(n=30, naive_n=3, db="sqlite", quiet=True, lanes=5)
+    assert r["node_seq"] > 0 and r["node_par"] > 0 and r["naive"] > 0 and r["unknot"] > 0
 
 
 def test_tick_bench_runs():
     r = tick.measure(subs=200, burst=40, db="sqlite", quiet=True, ticks=3)
     assert r["sqlite"]["count"] == 40 and r["sqlite"]["distinct"] == 40
+    assert r["sqlite"]["rss_mb"] > 0
 
 
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)

@@ -216,8 +216,13 @@ def send_processes(app) -> int:
         return int(configured)
     if app.extensions.get("unknot_role") not in ("worker", "dispatch"):
         return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     return cores if cores > 1 else 0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def fanout(app) -> Fanout:
