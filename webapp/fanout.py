@@ -97,7 +97,7 @@ class Fanout:
     def close(self) -> None:
         if self._loop.is_closed():
             return
-        self._loop.call_soon_threadsafe(self.client.close)
+        asyncio.run_coroutine_threadsafe(self._close_connections(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
@@ -105,6 +105,10 @@ class Fanout:
             self._encryptors.shutdown(wait=True, cancel_futures=True)
 
     # -- on the loop -------------------------------------------------------------
+
+    async def _close_connections(self):
+        self.client.close()
+        await asyncio.sleep(0)  # the transports close their sockets on the next turn
 
     async def _send_all(self, messages, until):
         if self._slots is None:

@@ -413,6 +413,8 @@ class Client:
             raise Unreachable(f"name lookup for {host} took over {self.connect_timeout:g} s") from None
         except OSError as exc:
             raise Unreachable(f"name lookup for {host} failed ({type(exc).__name__})") from None
+        if not addresses:
+            raise Unreachable(f"{host} has no address")
         guarded = not self.trusted(origin)
         loop = asyncio.get_running_loop()
         tried, last = 0, None
