@@ -3,6 +3,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from functools import wraps
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -21,6 +22,9 @@ from .push import subscriber_keys
 from .pushing import channel
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# How often a device's own calls are stamped on its subscription (webapp.retention).
+SEEN_EVERY = timedelta(hours=1)
 
 
 def token_hash(token):
@@ -52,9 +56,18 @@ def with_subscription(view):
             raise ApiError(401, "unauthorized", "That token is not valid (any more). Subscribe again.",
                            {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         g.subscription = sub
+        _seen(sub)
         return view(sub, *args, **kwargs)
 
     return wrapper
+
+
+def _seen(sub):
+    """Stamp the device's own call (retention counts it), at most once an hour."""
+    now = clock.now(current_app)
+    if sub.last_seen_at is None or now - sub.last_seen_at >= SEEN_EVERY:
+        sub.last_seen_at = now
+        db.session.commit()
 
 
 def _b64url(raw):
@@ -132,6 +145,7 @@ def subscribe():
         sub = Subscription(id=secrets.token_hex(16), endpoint=endpoint, plan=plan, created_at=now)
         session.add(sub)
     sub.p256dh, sub.auth, sub.token_hash = p256dh, auth, token_hash(token)
+    sub.last_seen_at = now
     session.flush()
     if status == 201:
         reminders.schedule_all(session, sub, now)

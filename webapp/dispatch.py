@@ -362,10 +362,6 @@ def _apply(session, jobs, now, token):
         session.execute(_FINISH, finished)
     if gone:
         session.execute(Subscription.__table__.delete().where(Subscription.id.in_(sorted(gone))))
-    ok_ids = {j.sub["id"] for j in jobs if j.outcome == "ok"} - gone
-    if ok_ids:
-        session.execute(update(Subscription).where(Subscription.id.in_(sorted(ok_ids)))
-                        .values(last_success_at=now))
     if log_rows:
         session.execute(Delivery.__table__.insert(), log_rows)
 

@@ -37,7 +37,10 @@ class Subscription(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     plan: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The last time the device itself called the API with this subscription's
+    # token (subscribing, opening its settings, a notification's action):
+    # what forget-inactive counts, since a dead endpoint can still answer 201.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     reminders: Mapped[list["DueReminder"]] = relationship(
         back_populates="subscription", cascade="all, delete-orphan", passive_deletes=True
@@ -104,6 +107,8 @@ class Delivery(Base):
     outcome: Mapped[str] = mapped_column(String(8))
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_deliveries_outcome_sent_at", "outcome", "sent_at"),)
 
 
 class Heartbeat(Base):

@@ -1,9 +1,14 @@
-"""What we keep, and for how long: a subscription that has not reached its
-device for 60 days is deleted with everything about it; the delivery log and
-the water log keep 30 days."""
+"""What we keep, and for how long: a subscription whose device has not been
+heard from for 60 days is deleted with everything about it; the delivery log
+and the water log keep 30 days.
+
+"Heard from" is the device itself calling the API with the subscription's
+token (``Subscription.last_seen_at``: subscribing, opening the reminder
+settings, a notification's "drank"/"snooze" action), never the push
+service's 201: a dead Safari subscription can keep answering 201 for months."""
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, select
 
 from .models import Delivery, Subscription, WaterLog
 
@@ -15,9 +20,7 @@ def forget_inactive(session, now):
     """Delete stale subscriptions and old log rows; return the counts."""
     cutoff = now - INACTIVE
     stale = select(Subscription.id).where(
-        Subscription.created_at < cutoff,
-        or_(Subscription.last_success_at.is_(None), Subscription.last_success_at < cutoff),
-    )
+        func.coalesce(Subscription.last_seen_at, Subscription.created_at) < cutoff)
     stale_ids = session.scalars(stale).all()
     if stale_ids:
         session.execute(delete(Subscription).where(Subscription.id.in_(stale_ids)))
