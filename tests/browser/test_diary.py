@@ -514,7 +514,8 @@ def test_diary_screenshots(launch_browser, live_server, output_dir):
         page.evaluate(MONTH)
         reload_diary(page)
         page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
-        page.wait_for_timeout(400)  # colour transitions settle
+        page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')",
+                               timeout=10000)  # colour transitions settle
         page.screenshot(path=str(output_dir / f"diary-{theme}.png"))
         page.screenshot(path=str(output_dir / f"diary-{theme}-full.png"), full_page=True)
         if theme == "dark":
