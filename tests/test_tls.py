@@ -240,3 +240,18 @@ def test_a_slow_name_lookup_is_bounded(ca, senders):
         assert time.monotonic() - started < 1.5
         assert result.outcome == "retry" and "name lookup" in result.error
 
+
+
+def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
+    """At no distance, a few connections carry a burst: a TLS handshake costs
+    more CPU than the message it would carry."""
+    from webapp.fanout import Message
+
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, concurrency=1024, per_origin=512)
+        subs = [svc.make_subscription() for _ in range(10)]
+        messages = [Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60, "normal", "t")
+                    for s in subs] * 40
+        results = sender.submit(messages).result(60)
+        assert {r.outcome for r in results} == {"ok"}
+        assert svc.accepted <= 40, svc.accepted

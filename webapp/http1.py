@@ -21,10 +21,13 @@ What it guarantees, whatever the other end does:
 - **Deadline**: a request has ``timeout`` seconds in all, from the lookup
   to the last byte of the answer, so a service that trickles bytes cannot
   hold a sender.
-- **Pool**: at most ``per_origin`` connections per origin; an idle
-  connection is reused most-recent first and closed once idle longer than
-  ``max_idle`` seconds (services close idle connections on their side; a
-  connection they have closed fails without an answer).
+- **Pool**: at most ``per_origin`` connections per origin, at most
+  MAX_CONNECTING of them being opened at once; a request with no idle
+  connection waits for the next one released rather than pay a handshake
+  (waiting counts against its deadline). Idle connections are reused most
+  recent first and closed once idle longer than ``max_idle`` seconds
+  (services close idle connections on their side; a connection they have
+  closed fails without an answer).
 - **Retry**: only when a reused connection ends before any byte of the
   answer arrived (the service had closed it while idle) is the request sent
   again, once, on a new connection. Never when part of an answer came.
@@ -49,6 +52,15 @@ from . import netguard
 MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100
 MAX_BODY = 64 * 1024  # we keep at most this much of an answer, then hang up
+# Connections being opened at once per origin: a request rather waits for one
+# in use to come back than pays a TLS handshake it may not need.
+MAX_CONNECTING = 8
+# How many connections an origin may have beyond MAX_CONNECTING, by Little's
+# law: GROWTH x answers per second x the shortest round trip, measured over
+# windows of at least WINDOW seconds. 50 ms away the pool can double each
+# round trip; at no distance a handful of connections carries everything.
+GROWTH = 2.0
+WINDOW = 0.05
 
 Resolver = Callable[[str, int], Awaitable[list[tuple[int, tuple]]]]
 
@@ -141,9 +153,10 @@ def _public(address) -> bool:
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: one request at a time."""
 
-    __slots__ = ("transport", "buf", "waiter", "received", "closed", "idle_since")
+    __slots__ = ("transport", "buf", "waiter", "received", "closed", "idle_since", "sent_at", "rtt")
 
     def __init__(self):
+        self.sent_at = self.rtt = 0.0  # when the request went out; how long its answer took
         self.transport = None
         self.buf = bytearray()
         self.waiter: asyncio.Future | None = None
@@ -170,6 +183,7 @@ class _Connection(asyncio.Protocol):
             return
         if answer is not None:
             response, keep = answer
+            self.rtt = time.monotonic() - self.sent_at
             waiter.set_result(response)
             if not keep:
                 self.close()
@@ -200,6 +214,7 @@ class _Connection(asyncio.Protocol):
         self.waiter = asyncio.get_running_loop().create_future()
         self.buf.clear()
         self.received = 0
+        self.sent_at, self.rtt = time.monotonic(), 0.0
         self.transport.write(data)
         try:
             return await self.waiter
@@ -319,11 +334,32 @@ def _chunked(data: memoryview):
 
 
 class _Pool:
-    __slots__ = ("idle", "slots")
+    """One origin's connections: the idle ones (most recently used last), how
+    many exist, how many are being opened, and the requests waiting for one."""
 
-    def __init__(self, limit: int):
+    __slots__ = ("idle", "size", "connecting", "waiters", "room", "window_start", "window_done",
+                 "window_rtt")
+
+    def __init__(self):
         self.idle: deque[_Connection] = deque()
-        self.slots = asyncio.Semaphore(limit)
+        self.size = 0
+        self.connecting = 0
+        self.waiters: deque[asyncio.Future] = deque()
+        self.room = MAX_CONNECTING  # connections it may have now (see GROWTH)
+        self.window_start = time.monotonic()
+        self.window_done = 0
+        self.window_rtt = float("inf")
+
+    def note(self, rtt: float) -> None:
+        """One answer, ``rtt`` seconds after its request was written."""
+        self.window_done += 1
+        self.window_rtt = min(self.window_rtt, rtt)
+        now = time.monotonic()
+        span = now - self.window_start
+        if span >= max(WINDOW, 2 * self.window_rtt):
+            rate = self.window_done / span
+            self.room = MAX_CONNECTING + int(GROWTH * rate * self.window_rtt)
+            self.window_start, self.window_done, self.window_rtt = now, 0, float("inf")
 
 
 class Client:
@@ -351,57 +387,116 @@ class Client:
     async def request(self, request: Request) -> Response:
         pool = self._pools.get(request.origin)
         if pool is None:
-            pool = self._pools[request.origin] = _Pool(self.per_origin)
-        async with pool.slots:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    return await self._exchange(pool, request)
-            except TimeoutError:
-                raise Timeout(f"timeout: no complete answer within {self.timeout:g} s") from None
+            pool = self._pools[request.origin] = _Pool()
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._exchange(pool, request)
+        except TimeoutError:
+            raise Timeout(f"timeout: no complete answer within {self.timeout:g} s") from None
 
     async def _exchange(self, pool: _Pool, request: Request) -> Response:
+        conn, reused = await self._acquire(pool, request.origin)
         retried = False
         while True:
-            conn = self._idle(pool)
-            reused = conn is not None
-            if conn is None:
-                conn = await self._connect(request.origin)
             try:
                 response = await conn.exchange(request.data)
             except BaseException as exc:
-                self._retire(conn)
+                self._discard(conn)
                 if isinstance(exc, Disconnected) and reused and not conn.received and not retried:
-                    retried = True  # the service had closed it while idle: once more, fresh
+                    retried, reused = True, False  # the service had closed it while idle: once more, fresh
+                    try:
+                        conn = await self._connect(request.origin)  # in the same place in the pool
+                    except BaseException:
+                        self._release(pool, None)
+                        raise
                     continue
+                self._release(pool, None)
                 raise
-            if conn.closed:
-                self._open.discard(conn)
-            else:
-                conn.idle_since = time.monotonic()
-                pool.idle.append(conn)
+            if conn.rtt:  # measured when the answer was read (0: it came as the connection closed)
+                pool.note(conn.rtt)
+            self._release(pool, None if conn.closed else conn)
             return response
 
+    async def _acquire(self, pool: _Pool, origin: str) -> tuple[_Connection, bool]:
+        """(connection, reused): an idle one; else a new one, while the pool
+        has room (``per_origin``, and what its traffic needs: GROWTH) and fewer
+        than MAX_CONNECTING are being opened; else the next one another request
+        releases (reuse is cheaper than a TLS handshake)."""
+        while True:
+            conn = self._idle(pool)
+            if conn is not None:
+                return conn, True
+            if pool.size < min(self.per_origin, pool.room) and pool.connecting < MAX_CONNECTING:
+                pool.size += 1
+                pool.connecting += 1
+                try:
+                    return await self._connect(origin), False
+                except BaseException:
+                    pool.size -= 1
+                    raise
+                finally:
+                    pool.connecting -= 1
+                    self._wake(pool)
+            waiter = asyncio.get_running_loop().create_future()
+            pool.waiters.append(waiter)
+            try:
+                conn = await waiter
+            except BaseException:  # the deadline, maybe just after a connection was handed over
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    self._release(pool, waiter.result())
+                raise
+            if conn is not None:
+                return conn, True
+
+    def _release(self, pool: _Pool, conn: _Connection | None) -> None:
+        """A connection back: to the first waiting request, else idle; None
+        when it was closed, which makes room for a new one."""
+        if conn is None:
+            pool.size -= 1
+            self._wake(pool)
+            return
+        while pool.waiters:
+            waiter = pool.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        conn.idle_since = time.monotonic()
+        pool.idle.append(conn)
+
+    @staticmethod
+    def _wake(pool: _Pool) -> None:
+        """Let the first waiting request look again (there may be room now)."""
+        while pool.waiters:
+            waiter = pool.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
     def _idle(self, pool: _Pool) -> _Connection | None:
-        idle, now = pool.idle, time.monotonic()
-        while idle and (idle[0].closed or now - idle[0].idle_since > self.max_idle):
-            self._retire(idle.popleft())
+        self._retire_idle(pool)
+        idle = pool.idle
         while idle:
             conn = idle.pop()
             if not conn.closed:
                 return conn
-            self._retire(conn)
+            self._discard(conn)
+            pool.size -= 1
         return None
 
-    def _retire(self, conn: _Connection) -> None:
+    def _retire_idle(self, pool: _Pool) -> None:
+        idle, now = pool.idle, time.monotonic()
+        while idle and (idle[0].closed or now - idle[0].idle_since > self.max_idle):
+            self._discard(idle.popleft())
+            pool.size -= 1
+
+    def _discard(self, conn: _Connection) -> None:
         conn.close()
         self._open.discard(conn)
 
     def sweep(self) -> None:
         """Close connections idle longer than ``max_idle`` (a quiet origin's too)."""
         for pool in self._pools.values():
-            idle, now = pool.idle, time.monotonic()
-            while idle and (idle[0].closed or now - idle[0].idle_since > self.max_idle):
-                self._retire(idle.popleft())
+            self._retire_idle(pool)
 
     async def _connect(self, origin: str) -> _Connection:
         scheme, _, hostport = origin.partition("://")
