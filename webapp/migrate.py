@@ -19,11 +19,28 @@ def alembic_config(connection):
 
 
 def upgrade(revision="head"):
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # One process migrates at a time when several start together.
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
-        command.upgrade(alembic_config(connection), revision)
+    with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration copies a table and drops the old one; with
+            # foreign keys on, SQLite's DROP TABLE first deletes the rows that
+            # point at it (ON DELETE CASCADE): every reminder and water log.
+            _foreign_keys(connection, "OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # One process migrates at a time when several start together.
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+                command.upgrade(alembic_config(connection), revision)
+        finally:
+            if sqlite:
+                _foreign_keys(connection, "ON")
+
+
+def _foreign_keys(connection, state):
+    # Only outside a transaction does SQLite take this pragma.
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={state}")
+    connection.commit()
 
 
 @bp.cli.command("upgrade")
