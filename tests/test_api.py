@@ -31,7 +31,7 @@ def test_subscribe_gets_default_plan_and_next_times(subscribe):
     plan = subscribe.client.get("/api/reminders", headers=bearer(token)).json
     assert plan["timezone"] == "Europe/Berlin"
     assert plan["hydration"] == {"enabled": True, "every_minutes": 120, "from": "08:00",
-                                 "until": "20:00", "goal_glasses": 8}
+                                 "until": "20:00", "goal_glasses": 8, "fluid_limited": False}
     assert plan["stretch"] == {"enabled": True, "at": ["21:30"]}
     assert plan["quiet"] == {"from": "22:00", "until": "07:00"}
     assert plan["next"]["hydration"] and plan["next"]["stretch"]
