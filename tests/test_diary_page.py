@@ -81,6 +81,7 @@ def test_red_flag_cards_come_from_the_triage_table(client):
         assert re.findall(r'data-flag="([\w-]+)"', cards[kind]) == [flag]
         assert f'data-level="{flags[flag]["level"]}"' in cards[kind]
         assert 'href="/seek-care#' in cards[kind]
+        assert 'data-call="emergency" href="tel:112"' in cards[kind], "every red-flag box has the call link"
     assert 'data-level="urgent"' in cards["statin"] and 'data-level="soon"' in cards["medicine"]
     assert "Cramps that disturb your sleep" in cards["frequent"]
     assert 'id="fluid-limited"' in html and "200 to 250 ml" in html
