@@ -22,7 +22,8 @@ const store = {
   },
 };
 
-const settings = { advance: "auto", factor: 1, voice: false, vibrate: true, tone: false, set: "standing", long: false, ...store.get(KEY, {}) };
+// A hold's end is heard by default: a soft tone, and a short spoken cue where a voice exists.
+const settings = { advance: "auto", factor: 1, voice: false, cue: true, vibrate: true, tone: true, set: "standing", long: false, ...store.get(KEY, {}) };
 let run = null; // the routine on screen
 let lastRun = null; // kept after it ends, for "Log this cramp"
 let timer = 0;
@@ -79,8 +80,8 @@ function pickVoice() {
   return voices.find((v) => v.localService) || voices[0] || null;
 }
 
-function speak(text) {
-  if (!synth || !settings.voice || !(voice ||= pickVoice())) return; // no voice (yet): the screen says it all
+function speak(text, wanted = settings.voice) {
+  if (!synth || !wanted || !(voice ||= pickVoice())) return; // no voice (yet): the screen says it all
   synth.cancel();
   const utterance = new SpeechSynthesisUtterance(text);
   utterance.voice = voice;
@@ -89,10 +90,16 @@ function speak(text) {
   synth.speak(utterance);
 }
 
+/* iOS lets a page make a sound only once a tap has started its audio: the Start tap does. */
 let audio = null;
-function tone(hz) {
+function unlockAudio() {
   if (!settings.tone || !window.AudioContext) return;
   audio ||= new AudioContext();
+  audio.resume().catch(() => {});
+}
+
+function tone(hz) {
+  if (!settings.tone || !audio) return;
   audio.resume().catch(() => {});
   const t = audio.currentTime;
   const osc = new OscillatorNode(audio, { frequency: hz });
@@ -140,8 +147,8 @@ dialog.innerHTML = `
   <div class="pl-timer" role="timer" data-el="timer"><span class="pl-num" data-el="num"></span> <span class="pl-unit" data-el="unit"></span></div>
   <p class="visually-hidden" aria-live="polite" data-el="live"></p>
   <div class="pl-controls">
-    <button class="pl-extend" data-act="extend">${bedtime ? "Hold longer" : "Still cramping"}: +15 s</button>
-    <button class="pl-nav" data-act="back">Back</button>
+    <button class="pl-extend" data-act="extend"><span class="pl-why">${bedtime ? "Hold longer" : "Still cramping"}: </span>+15 s</button>
+    <button class="pl-nav" data-act="back"><span class="pl-arrow" aria-hidden="true">‹</span><span class="pl-label">Back</span></button>
     <button class="pl-pause" data-act="pause" data-el="pause">Pause</button>
     <button class="pl-nav" data-act="next" data-el="next">Next</button>
   </div>
@@ -163,20 +170,28 @@ dialog.addEventListener("close", end); // Stop, Close or Escape
 function start() {
   const steps = bedtime ? bedtimeSteps() : guideSteps();
   run = lastRun = { steps, index: 0, startedAt: Date.now(), endedAt: 0, deadline: null, left: null, paused: false, over: false };
+  show();
+  enter(0, Date.now());
+  ui.next.focus(); // the first step waits for this tap
+}
+
+/* Open the dialog on `run`: a new start, or a resumed stop. */
+function show() {
+  hideResume();
+  unlockAudio();
   root.dataset.playing = "";
   ui.run.hidden = false;
   ui.done.hidden = true;
   dialog.setAttribute("aria-label", textOf(document.querySelector("h1")));
   dialog.showModal();
   keepAwake(true);
-  enter(0, Date.now());
-  (settings.advance === "auto" ? ui.pause : ui.next).focus();
 }
 
 /* Show step `index` with its time counted from `at`; `quiet` skips the cues
    (steps passed over while the tab slept are not worth announcing). */
 function enter(index, at, quiet = false) {
-  const ms = durationOf(run.steps[index]);
+  // The first step is read at the reader's own pace: no timer until Next.
+  const ms = index === 0 ? 0 : durationOf(run.steps[index]);
   run.index = index;
   run.over = false;
   run.left = run.paused && ms ? ms : null;
@@ -185,27 +200,33 @@ function enter(index, at, quiet = false) {
   render();
 }
 
-function announce() {
+/* `cue`: words that say a hold just ended, spoken first. */
+function announce(cue = "") {
   const step = run.steps[run.index];
   const timing = step.seconds ? ` ${step.kind === "rest" ? "Rest" : "Hold"} ${Math.round(durationOf(step) / 1000)} seconds.` : "";
   const words = step.leg ? `${step.leg}. ${step.text}` : step.text + timing;
-  ui.live.textContent = `Step ${run.index + 1} of ${run.steps.length}. ${words}`;
-  speak(words);
+  ui.live.textContent = `${cue}Step ${run.index + 1} of ${run.steps.length}. ${words}`;
+  const said = settings.cue ? cue : "";
+  if (settings.voice) speak(said + words);
+  else if (said) speak(said, true);
   buzz(60);
-  tone(step.kind === "rest" ? 392 : 440);
 }
+
+const HOLD_DONE = "Hold done. ";
 
 /* Catch up with the clock: pass every step whose time is over. */
 function tick() {
   if (!run || run.paused || run.done) return;
   const now = Date.now();
   const from = run.index;
+  let holdOver = false;
   while (run.deadline !== null && now >= run.deadline) {
+    holdOver ||= run.steps[run.index].kind === "hold";
     if (settings.advance !== "auto") {
       run.deadline = null;
       run.over = true;
       ui.live.textContent = "Time is up. Tap Next when you are ready.";
-      speak("Time is up.");
+      speak("Time is up.", settings.voice || settings.cue);
       buzz([60, 80, 60]);
     } else if (run.index === run.steps.length - 1) {
       return finish(run.deadline);
@@ -213,7 +234,8 @@ function tick() {
       enter(run.index + 1, run.deadline, true);
     }
   }
-  if (run.index !== from) announce();
+  if (holdOver) tone(523); // one soft tone, even when a sleeping tab skipped several holds
+  if (run.index !== from) announce(holdOver ? HOLD_DONE : "");
   render();
 }
 
@@ -275,9 +297,44 @@ function end() {
   synth?.cancel();
   keepAwake(false);
   delete root.dataset.playing;
-  if (run && !run.done) run.endedAt = Date.now();
+  if (run && !run.done) {
+    run.endedAt = Date.now();
+    offerResume(run);
+  }
   run = null;
   checksHome?.after(checks);
+}
+
+/* Stop asks nothing (it is the middle of the night), but for ten seconds
+   the stretch can go on from where it stopped, with the time it had left. */
+const RESUME_MS = 10_000;
+const resumeBox = Object.assign(document.createElement("div"), { className: "pl-resume", hidden: true });
+resumeBox.setAttribute("role", "status");
+resumeBox.innerHTML = '<p></p><button type="button" class="pl-resume-button">Resume</button>';
+let resumeTimer = 0;
+
+function offerResume(stopped) {
+  const left = stopped.paused ? stopped.left : stopped.deadline && Math.max(0, stopped.deadline - Date.now());
+  resumeBox.querySelector("p").textContent = `Stopped at step ${stopped.index + 1} of ${stopped.steps.length}.`;
+  resumeBox.querySelector("button").onclick = () => resume(stopped, left);
+  resumeBox.hidden = false;
+  resumeBox.scrollIntoView({ block: "center" }); // where the person is looking, not above the screen
+  clearTimeout(resumeTimer);
+  resumeTimer = setTimeout(hideResume, RESUME_MS);
+}
+
+function hideResume() {
+  clearTimeout(resumeTimer);
+  if (resumeBox.contains(document.activeElement)) launch.querySelector("[data-start]").focus();
+  resumeBox.hidden = true;
+}
+
+function resume(stopped, left) {
+  run = stopped;
+  Object.assign(run, { endedAt: 0, paused: false, left: null, deadline: left === null ? null : Date.now() + left });
+  show();
+  render();
+  ui.pause.focus();
 }
 
 /* ---------- Rendering ---------- */
@@ -303,8 +360,8 @@ function render() {
   const ms = paused ? run.left : run.deadline && run.deadline - Date.now();
   const seconds = ms === null ? null : Math.max(0, Math.ceil(ms / 1000));
   let unit;
-  if (seconds === null) unit = over ? "Time is up · tap Next" : "Tap Next when ready";
-  else if (paused) unit = "paused";
+  if (paused) unit = "Paused";
+  else if (seconds === null) unit = over ? "Time is up · tap Next" : "Tap Next when ready";
   else if (step.kind === "rest") unit = "seconds of rest";
   else if (!step.seconds) unit = "until the next step";
   else unit = `${step.reps > 1 ? `hold ${step.rep} of ${step.reps} · ` : ""}${seconds < 60 ? "seconds left" : "left"}`;
@@ -312,6 +369,8 @@ function render() {
   ui.unit.textContent = unit;
   ui.timer.classList.toggle("is-idle", seconds === null && !over);
   ui.timer.classList.toggle("is-paused", paused);
+  dialog.toggleAttribute("data-paused", paused); // word, icon and colour: paused is unmistakable
+  ui.pause.classList.toggle("is-ready", paused);
   ui.next.classList.toggle("is-ready", seconds === null && !paused);
   schedule();
 }
@@ -378,7 +437,8 @@ function buildSettings() {
 <label>Hold times <select name="factor">${options(FACTORS, (f) => (f === 1 ? "As written" : `× ${f}`), settings.factor)}</select></label>
 ${synth ? '<label><input type="checkbox" name="voice"> Read each step aloud</label>' : ""}
 <label><input type="checkbox" name="vibrate"> Vibrate at each step</label>
-<label><input type="checkbox" name="tone"> Soft tone at each step</label>
+<label><input type="checkbox" name="tone"> Soft tone when a hold ends</label>
+${synth ? '<label><input type="checkbox" name="cue"> Say when a hold ends</label>' : ""}
 <fieldset class="pl-hours"><legend>Dim night colours</legend>
   <label>From <select name="nightFrom">${options(hours, hourLabel, from)}</select></label>
   <label>until <select name="nightUntil">${options(hours, hourLabel, until)}</select></label>
@@ -406,7 +466,12 @@ if (launch) {
   buildSettings();
   launch.addEventListener("change", (event) => saveSetting(event.target));
   launch.querySelector("[data-start]").addEventListener("click", start);
+  launch.prepend(resumeBox);
   launch.classList.add("is-ready");
+  // "Cramp now" (the home page, the home-screen shortcut): Start is the one thing to press.
+  if (["now", "shortcut"].includes(new URLSearchParams(location.search).get("source"))) {
+    launch.querySelector("[data-start]").focus();
+  }
   document.body.append(dialog);
   synth?.addEventListener?.("voiceschanged", () => { voice = pickVoice(); });
   document.addEventListener("visibilitychange", () => {

@@ -13,8 +13,9 @@ import pytest
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 CALF_STEPS = 10  # 6 stretch steps + 4 after-care steps
-# Auto-advance, hold times as written: untimed steps move on after 5 s.
-CALF_SECONDS = [5, 30, 5, 30, 5, 30, 30, 5, 5, 5]
+# Auto-advance, hold times as written: the first step waits for a tap, then
+# untimed steps move on after 5 s.
+CALF_SECONDS = [0, 30, 5, 30, 5, 30, 30, 5, 5, 5]
 
 SPEECH_STUB = """
 window.__spoken = [];
@@ -45,9 +46,12 @@ CUE_SPY = """
 window.__buzz = [];
 navigator.vibrate = (pattern) => { window.__buzz.push(pattern); return true; };
 window.__tones = 0;
-const RealOscillator = window.OscillatorNode;
-window.OscillatorNode = class extends RealOscillator {
-  constructor(...args) { super(...args); window.__tones++; }
+window.__contexts = [];
+const realStart = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) { window.__tones++; return realStart.apply(this, args); };
+const RealContext = window.AudioContext;
+window.AudioContext = class extends RealContext {
+  constructor(...args) { super(...args); window.__contexts.push(navigator.userActivation.isActive); }
 };
 """
 WAKE_ACTIVE = "() => window.__wake.sentinels.filter((s) => !s.released).length"
@@ -85,6 +89,25 @@ def storage(page, key):
 def start(page):
     page.get_by_role("button", name="Start").click()
     page.get_by_role("dialog").wait_for(timeout=5000)
+
+
+def begin(page):
+    """The first step waits for a tap: give it."""
+    assert step_number(page) == 1 and timer_seconds(page) is None
+    page.get_by_role("button", name="Next").click()
+
+
+def run_to_end(page, limit=60):
+    """Let the clock run each step out, tapping Next where the player waits."""
+    for _ in range(limit):
+        if page.locator(".pl-done-title").is_visible():
+            return
+        seconds = timer_seconds(page)
+        if seconds:
+            page.clock.run_for(seconds * 1000)
+        else:
+            page.get_by_role("button", name=re.compile("^(Next|Finish)$")).click()
+    raise AssertionError("the routine did not end")
 
 
 def step_number(page):
@@ -126,10 +149,12 @@ def test_timer_counts_down_and_advances(phone):
     start(page)
     assert page.evaluate("'playing' in document.documentElement.dataset")
     assert step_number(page) == 1 and step_text(page) == texts[0]
-    assert timer_seconds(page) == 5
-    page.clock.run_for(2000)
-    assert timer_seconds(page) == 3
-    page.clock.run_for(3000)
+    assert timer_seconds(page) is None, "the first step waits for a tap"
+    assert "Tap Next" in page.get_by_role("timer").inner_text()
+    assert page.evaluate("document.activeElement.dataset.act") == "next"
+    page.clock.run_for(600_000)
+    assert step_number(page) == 1
+    begin(page)
     assert step_number(page) == 2 and step_text(page) == texts[1]
     assert timer_seconds(page) == 30
     assert "seconds left" in page.get_by_role("timer").inner_text()
@@ -144,13 +169,21 @@ def test_pause_stops_time_and_resume_continues(phone):
     b = phone()
     page = open_paused(b, "/guide/calf")
     start(page)
-    page.clock.run_for(8000)
+    begin(page)
+    page.clock.run_for(3000)
     assert (step_number(page), timer_seconds(page)) == (2, 27)
+    assert page.get_by_role("dialog").get_attribute("data-paused") is None
     page.get_by_role("button", name="Pause").click()
     assert page.get_by_role("button", name="Resume").is_visible()
     page.clock.run_for(120_000)
     assert (step_number(page), timer_seconds(page)) == (2, 27)
-    assert "paused" in page.get_by_role("timer").inner_text()
+    # Unmistakable: the word, an icon, a colour of its own, and Resume is the button to press.
+    assert "Paused" in page.get_by_role("timer").inner_text()
+    assert page.get_by_role("dialog").get_attribute("data-paused") == ""
+    icon, timer_bg, page_bg = page.evaluate("""[getComputedStyle(document.querySelector('.pl-unit'), '::before').content,
+        getComputedStyle(document.querySelector('.pl-timer')).backgroundColor, getComputedStyle(document.body).backgroundColor]""")
+    assert "❚❚" in icon and timer_bg != page_bg
+    assert page.get_by_role("button", name="Resume").evaluate("(b) => b.classList.contains('is-ready')")
     assert page.evaluate("'playing' in document.documentElement.dataset"), "a paused routine is still in progress"
     page.get_by_role("button", name="Resume").click()
     page.clock.run_for(2000)
@@ -162,7 +195,8 @@ def test_still_cramping_adds_fifteen_seconds(phone):
     b = phone()
     page = open_paused(b, "/guide/calf")
     start(page)
-    page.clock.run_for(15_000)
+    begin(page)
+    page.clock.run_for(10_000)
     assert (step_number(page), timer_seconds(page)) == (2, 20)
     page.get_by_role("button", name="Still cramping: +15 s").click()
     assert timer_seconds(page) == 35
@@ -204,10 +238,11 @@ def test_hold_time_setting_scales_and_survives_reload(phone):
     page.get_by_text("Timing and voice settings").click()
     page.get_by_label("Hold times").select_option("2")
     start(page)
-    assert timer_seconds(page) == 10, "untimed steps scale too"
-    page.get_by_role("button", name="Next").click()
+    begin(page)
     assert timer_seconds(page) == 60
     assert page.get_by_role("timer").inner_text().startswith("1:00")
+    page.get_by_role("button", name="Next").click()
+    assert timer_seconds(page) == 10, "untimed steps scale too"
     page.get_by_role("button", name="Stop").click()
     page.wait_for_function("() => !('playing' in document.documentElement.dataset)", timeout=5000)
     assert storage(page, "unknot-player")["factor"] == 2
@@ -230,12 +265,14 @@ def test_hold_time_setting_scales_and_survives_reload(phone):
 
 def test_sleeping_tab_lands_on_the_right_step(phone):
     b = phone()
-    page = open_paused(b, "/guide/calf")
+    page = open_paused(b, "/guide/calf", scripts=[CUE_SPY])
     start(page)
-    # The lid closes for 65 s: timers fire at most once, then time is caught up.
-    page.clock.fast_forward(65_000)
-    # 5 + 30 + 5 = 40 s gone before step 4, a 30 s hold: 5 s of it left.
+    begin(page)
+    # The lid closes for 60 s: timers fire at most once, then time is caught up.
+    page.clock.fast_forward(60_000)
+    # 30 + 5 = 35 s gone before step 4, a 30 s hold: 5 s of it left.
     assert (step_number(page), timer_seconds(page)) == (4, 5)
+    assert page.evaluate("window.__tones") == 1, "one tone for the holds that ended while asleep"
     page.clock.fast_forward(20 * 60_000)
     expect_done(page)
     assert not page.evaluate("'playing' in document.documentElement.dataset")
@@ -243,6 +280,8 @@ def test_sleeping_tab_lands_on_the_right_step(phone):
 
 
 def expect_done(page):
+    # Fall safety: the player never walks onto a standing step by itself; tap Next there, as a person would.
+    run_to_end(page)
     page.get_by_role("heading", name="Well done.").wait_for(timeout=5000)
     assert page.get_by_role("heading", name="Well done.").evaluate("(h) => document.activeElement === h")
 
@@ -264,7 +303,7 @@ def test_wake_lock_held_while_running_and_released(phone):
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     page.wait_for_function(WAKE_ACTIVE + " === 1", timeout=5000)
     assert page.evaluate("window.__wake.requests") == 3
-    page.clock.run_for(sum(CALF_SECONDS) * 1000)
+    run_to_end(page)
     expect_done(page)
     page.wait_for_function(WAKE_ACTIVE + " === 0", timeout=5000)
     assert_clean(b)
@@ -276,8 +315,9 @@ def test_stop_and_escape_end_the_routine(phone):
     for leave in ("Stop", "Escape"):
         page.get_by_role("button", name="Start").focus()
         start(page)
+        begin(page)
         page.wait_for_function(WAKE_ACTIVE + " === 1", timeout=5000)
-        page.clock.run_for(8000)
+        page.clock.run_for(3000)
         if leave == "Stop":
             page.get_by_role("button", name="Stop").click()
         else:
@@ -286,31 +326,77 @@ def test_stop_and_escape_end_the_routine(phone):
         page.wait_for_function("() => !('playing' in document.documentElement.dataset)", timeout=5000)
         page.wait_for_function(WAKE_ACTIVE + " === 0", timeout=5000)
         assert page.evaluate("document.activeElement.matches('.player-start')"), "focus goes back to Start"
+        assert "Stopped at step 2 of 10" in page.locator(".pl-resume").inner_text()
         page.clock.run_for(60_000)  # nothing left ticking
+        assert page.locator(".pl-resume").is_hidden(), "the offer to resume lasts ten seconds"
     start(page)
-    assert (step_number(page), timer_seconds(page)) == (1, 5), "a new start begins at the top"
+    assert (step_number(page), timer_seconds(page)) == (1, None), "a new start begins at the top"
     assert_clean(b)
 
 
-def test_vibration_on_by_default_and_tone_opt_in(phone):
+def test_stop_asks_nothing_and_offers_resume(phone):
+    b = phone()
+    page = open_paused(b, "/guide/calf", scripts=[WAKE_LOCK_SPY])
+    start(page)
+    begin(page)
+    page.clock.run_for(10_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("dialog").wait_for(state="hidden", timeout=5000)
+    page.wait_for_function(WAKE_ACTIVE + " === 0", timeout=5000)
+    offer = page.locator(".pl-resume")
+    assert offer.get_attribute("role") == "status"
+    assert offer.is_visible() and offer.evaluate("(o) => { const r = o.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+    page.clock.run_for(9000)  # still there after nine seconds; time stood still for the stretch
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("dialog").wait_for(timeout=5000)
+    page.wait_for_function(WAKE_ACTIVE + " === 1", timeout=5000)
+    assert (step_number(page), timer_seconds(page)) == (2, 20)
+    page.clock.run_for(2000)
+    assert (step_number(page), timer_seconds(page)) == (2, 18)
+    assert offer.is_hidden()
+    assert_clean(b)
+
+
+def test_a_tone_at_each_hold_end_by_default(phone):
     b = phone()
     page = open_paused(b, "/guide/calf", scripts=[CUE_SPY])
     start(page)
-    page.clock.run_for(40_000)  # steps 1 to 4
-    assert page.evaluate("window.__buzz") == [60] * 4
-    assert page.evaluate("window.__tones") == 0, "the tone is off by default"
+    assert page.evaluate("window.__contexts") == [True], "the audio starts from the Start tap (iOS)"
+    begin(page)
+    page.clock.run_for(29_000)
+    assert page.evaluate("window.__tones") == 0
+    page.clock.run_for(1000)  # the first hold ends
+    assert page.evaluate("window.__tones") == 1
+    page.clock.run_for(5000 + 30_000)  # an untimed step (no tone), then the second hold ends
+    assert page.evaluate("window.__tones") == 2
+    assert page.evaluate("window.__buzz") == [60] * 5, "steps 1 to 5"
     page.get_by_role("button", name="Stop").click()
     page.get_by_role("dialog").wait_for(state="hidden", timeout=5000)
     page.get_by_text("Timing and voice settings").click()
     page.get_by_label("Vibrate at each step").uncheck()
-    page.get_by_label("Soft tone at each step").check()
-    page.evaluate("window.__buzz = []")
+    page.get_by_label("Soft tone when a hold ends").uncheck()
+    page.evaluate("window.__buzz = []; window.__tones = 0")
+    page.reload()  # remembered on the device
+    page.wait_for_function(READY, timeout=5000)
     start(page)
+    begin(page)
     page.clock.run_for(40_000)
     assert page.evaluate("window.__buzz") == []
-    assert page.evaluate("window.__tones") == 4
+    assert page.evaluate("window.__tones") == 0
     saved = storage(page, "unknot-player")
-    assert (saved["vibrate"], saved["tone"]) == (False, True)
+    assert (saved["vibrate"], saved["tone"]) == (False, False)
+    assert_clean(b)
+
+
+def test_first_step_of_the_bedtime_routine_waits_too(phone):
+    b = phone()
+    page = open_paused(b, "/routine/bedtime", scripts=[CUE_SPY])
+    start(page)
+    page.clock.run_for(600_000)
+    assert step_number(page) == 1 and timer_seconds(page) is None
+    assert page.evaluate("window.__tones") == 0
+    begin(page)
+    assert (step_number(page), timer_seconds(page)) == (2, 10)
     assert_clean(b)
 
 
@@ -321,24 +407,32 @@ def test_voice_speaks_each_step_when_on(phone):
     page.get_by_text("Timing and voice settings").click()
     page.get_by_label("Read each step aloud").check()
     start(page)
-    page.clock.run_for(sum(CALF_SECONDS) * 1000)
+    run_to_end(page)
     expect_done(page)
     spoken = page.evaluate("window.__spoken")
-    step_lines = [s for s in spoken if any(t in s for t in texts)]
+    step_lines = [s.removeprefix("Hold done. ") for s in spoken if any(t in s for t in texts)]
     assert len(step_lines) == CALF_STEPS
     for text, line in zip(texts, step_lines):
         assert line.startswith(text)
     assert "Hold 30 seconds" in step_lines[1]
+    assert spoken[2].startswith("Hold done. "), "the end of a hold is said first"
     assert storage(page, "unknot-player")["voice"] is True
     assert_clean(b)
 
 
-def test_voice_silent_when_off(phone):
+def test_only_short_cues_by_default_and_none_when_off(phone):
     b = phone()
     page = open_paused(b, "/guide/calf", scripts=[SPEECH_STUB])
     start(page)
-    page.clock.run_for(sum(CALF_SECONDS) * 1000)
+    run_to_end(page)
     expect_done(page)
+    assert set(page.evaluate("window.__spoken")) == {"Hold done. "}
+    page.get_by_role("button", name="Close").click()
+    page.get_by_text("Timing and voice settings").click()
+    page.get_by_label("Say when a hold ends").uncheck()
+    page.evaluate("window.__spoken = []")
+    start(page)
+    run_to_end(page)
     assert page.evaluate("window.__spoken") == []
     assert_clean(b)
 
@@ -349,6 +443,7 @@ def test_voice_silent_without_a_voice_for_the_language(phone):
     set_storage(page, "unknot-player", {"voice": True})
     page.reload()
     start(page)
+    begin(page)
     page.clock.run_for(40_000)
     assert page.evaluate("window.__spoken") == []
     assert_clean(b)
@@ -382,13 +477,16 @@ def test_keyboard_only_run_through(phone):
     press_until_focused(page, "Tab", ".player-start")
     page.keyboard.press("Enter")
     page.get_by_role("dialog").wait_for(timeout=5000)
-    assert page.evaluate("document.activeElement.textContent") == "Pause"
+    assert page.evaluate("document.activeElement.textContent") == "Next", "the first step waits for this key"
+    page.keyboard.press("Space")
+    assert step_number(page) == 2
+    press_until_focused(page, "Tab", "[data-act=pause]")
     page.keyboard.press("Space")
     assert page.evaluate("document.activeElement.textContent") == "Resume"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.textContent") == "Pause"
     press_until_focused(page, "Tab", "[data-act=next]")
-    for expected in range(2, CALF_STEPS + 1):
+    for expected in range(3, CALF_STEPS + 1):
         page.keyboard.press("Space")
         assert step_number(page) == expected
     page.keyboard.press("Enter")  # "Finish"
@@ -471,14 +569,14 @@ def test_log_this_cramp_hands_the_cramp_to_the_diary(phone):
         status=200, content_type="text/html", body="<!doctype html><title>Diary</title><h1>Diary</h1>"))
     started = NOON + timedelta(seconds=10)
     start(page)
-    page.clock.run_for(200_000)  # foot: 5 + 30 + 5 + 30 + 30, after-care 30 + 5 + 5 + 5 = 145 s
+    run_to_end(page)  # foot: (a tap) 30 + 5 + 30 + 30, after-care 30 + 5 + 5 + 5 = 140 s
     page.get_by_role("heading", name="Well done.").wait_for(timeout=5000)
-    assert "2 min 25 s" in page.locator(".pl-done-text").inner_text()
+    assert "2 min 20 s" in page.locator(".pl-done-text").inner_text()
     page.get_by_role("link", name="Log this cramp").click()
     page.wait_for_url("**/diary?from=player", timeout=5000)
     pending = storage(page, "unknot-pending-cramp")
     assert pending == {"at": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                       "muscle": "foot", "side": None, "seconds": 145}
+                       "muscle": "foot", "side": None, "seconds": 140}
     assert_clean(b)
 
 
@@ -520,9 +618,15 @@ def run_bedtime(page, limit=80):
     for _ in range(limit):
         if page.get_by_role("heading", name="Routine done. Sleep well.").is_visible():
             return steps
-        steps.append((page.locator(".pl-phase").inner_text(), page.get_by_role("dialog").get_attribute("data-kind"),
-                      timer_seconds(page)))
-        page.clock.run_for(steps[-1][2] * 1000)
+        seconds = timer_seconds(page)
+        if seconds is None or "Time is up" in page.get_by_role("timer").inner_text():
+            # The first step, and the one before standing up, wait for a tap.
+            if seconds is None:
+                steps.append((page.locator(".pl-phase").inner_text(), page.get_by_role("dialog").get_attribute("data-kind"), 0))
+            page.get_by_role("button", name="Next").click()
+            continue
+        steps.append((page.locator(".pl-phase").inner_text(), page.get_by_role("dialog").get_attribute("data-kind"), seconds))
+        page.clock.run_for(seconds * 1000)
     raise AssertionError("the routine did not finish")
 
 
@@ -597,7 +701,7 @@ def test_offline_with_the_server_stopped(phone, live_server):
         page.wait_for_function(READY, timeout=5000)
         assert page.evaluate("document.documentElement.dataset.theme") == "night"
         start(page)
-        page.clock.run_for(sum(CALF_SECONDS) * 1000)
+        run_to_end(page)
         expect_done(page)
         b.open("/routine/bedtime", page=page)
         page.wait_for_function(READY, timeout=5000)
@@ -616,6 +720,7 @@ def axe_violations(page):
     from axe_playwright_python.sync_playwright import Axe
 
     page.clock.resume()  # axe waits on timers of its own
+    page.wait_for_function("() => document.getAnimations().length === 0", timeout=5000)  # colours at rest
     results = Axe().run(page)
     return [(v["id"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
 
@@ -631,13 +736,15 @@ def test_axe_finds_nothing(phone, path, theme):
     page.get_by_text("Timing and voice settings").click()
     assert axe_violations(page) == []
     start(page)
+    assert axe_violations(page) == [], "waiting for the first tap"
+    begin(page)
     page.clock.run_for(6000)
     assert axe_violations(page) == [], "running"
     page.get_by_role("button", name="Pause").click()
     assert axe_violations(page) == [], "paused"
     page.clock.run_for(1000)
     page.get_by_role("button", name="Resume").click()
-    page.clock.fast_forward(30 * 60_000)
+    run_to_end(page)
     if path == "/guide/calf":
         page.locator("fieldset[data-check=breath]").get_by_label("Yes").check()
     assert axe_violations(page) == [], "done"
@@ -666,12 +773,14 @@ def test_player_screenshots(phone, output_dir, scheme):
     page.get_by_text("Timing and voice settings").click()
     shot(page, "calf-settings", element=page.locator("#player"))
     start(page)
-    page.clock.run_for(13_000)
+    shot(page, "calf-first-step")
+    begin(page)
+    page.clock.run_for(8_000)
     shot(page, "calf-hold")
     page.get_by_role("button", name="Pause").click()
     shot(page, "calf-paused")
     page.get_by_role("button", name="Resume").click()
-    page.clock.fast_forward(30 * 60_000)
+    run_to_end(page)
     shot(page, "calf-done")
     page.locator("fieldset[data-check=breath]").get_by_label("Yes").check()
     page.locator("#log-cramp").scroll_into_view_if_needed()
@@ -681,9 +790,24 @@ def test_player_screenshots(phone, output_dir, scheme):
     shot(bed, "bedtime-page")
     start(bed)
     shot(bed, "bedtime-setup")
-    bed.clock.run_for(13_000)
+    begin(bed)
+    bed.clock.run_for(3_000)
     shot(bed, "bedtime-hold")
-    bed.clock.fast_forward(30 * 60_000)
+    run_to_end(bed)
     shot(bed, "bedtime-done")
     assert all(p.stat().st_size > 10_000 for p in shots)
+    assert_clean(b)
+
+
+def test_cramp_now_opens_the_calf_guide_with_start_focused(phone):
+    b = phone()
+    page = b.open("/")
+    page.get_by_role("link", name=re.compile("^Calf")).click()
+    page.wait_for_url("**/guide/calf?source=now", timeout=5000)
+    page.wait_for_function(READY, timeout=5000)
+    assert page.evaluate("document.activeElement.matches('.player-start')")
+    box = page.get_by_role("button", name="Start").bounding_box()
+    assert box["height"] >= 64 and box["y"] + box["height"] <= 844 - 56
+    b.open("/", page=page)
+    assert page.locator(".hero .lead").inner_text() == "Pick where it hurts, then tap Start."
     assert_clean(b)
