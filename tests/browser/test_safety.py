@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.test_player import assert_clean, axe_violations, timer_seconds
 from tests.browser.test_reminders_ui import subscribed_page
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -53,30 +54,9 @@ def step(page):
     return int(match[1]), int(match[2])
 
 
-def timer_seconds(page):
-    num = page.get_by_role("timer").inner_text().split()[0]
-    if ":" in num:
-        minutes, seconds = num.split(":")
-        return int(minutes) * 60 + int(seconds)
-    return int(num) if num.isdigit() else None
-
-
 def numbers(page, selector='[data-call="emergency"]'):
     found = page.eval_on_selector_all(selector, "els => els.map(a => [a.getAttribute('href'), a.textContent.trim(), a.hidden])")
     return [tuple(link) for link in found]
-
-
-def assert_clean(b):
-    assert b.console_errors == []
-    assert b.foreign_requests == []
-
-
-def axe_violations(page):
-    from axe_playwright_python.sync_playwright import Axe
-
-    page.clock.resume()  # axe waits on timers of its own
-    result = Axe().run(page)
-    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result.response["violations"]]
 
 
 # ---------- The 10-minute mark ----------
