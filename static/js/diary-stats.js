@@ -90,18 +90,21 @@ function compareNights(entries, routineNights, first, last) {
   return groups;
 }
 
-/* The signs from /seek-care that a diary can show. */
+/* The red flags (webapp/content/triage.json) a diary can show, most urgent
+   first. "frequent": woken by cramps on 3 or more nights a week, two weeks running. */
 export function redFlags(entries) {
   const flags = [];
-  const busy = busyFortnight(new Set(entries.map((e) => e.night)));
-  if (busy) flags.push({ kind: "frequent", ...busy });
   const add = (kind, test) => {
     const matching = entries.filter(test);
     if (matching.length) flags.push({ kind, entries: matching });
   };
-  add("swelling", (e) => e.symptoms.includes("swelling"));
+  const noted = (...values) => (e) => values.some((v) => e.symptoms.includes(v));
+  add("statin", (e) => e.triggers.includes("statin"));
+  add("swelling", noted("swelling", "warm"));
   add("long", (e) => e.seconds > LONG_SECONDS);
-  add("weakness", (e) => e.symptoms.includes("weakness"));
+  const busy = busyFortnight(new Set(entries.filter((e) => e.woke).map((e) => e.night)));
+  if (busy) flags.push({ kind: "frequent", ...busy });
+  add("weakness", noted("numbness", "weakness"));
   add("medicine", (e) => e.triggers.includes("medicine"));
   return flags;
 }

@@ -274,7 +274,22 @@ async function changeGlasses(delta) {
   await refresh();
 }
 
+/* Shared with /reminders: with a doctor's fluid limit, no water tips. */
+const FLUID_KEY = "unknot-fluid-limited";
+function fluidLimited() {
+  try { return localStorage.getItem(FLUID_KEY) === "true"; } catch { return false; }
+}
+
+function setFluidLimited() {
+  try { localStorage.setItem(FLUID_KEY, String($("fluid-limited").checked)); } catch { /* this visit only */ }
+  renderWater();
+}
+
 function renderWater() {
+  const limited = fluidLimited() || $("fluid-limited").checked;
+  $("fluid-limited").checked = limited;
+  $("water-tip").hidden = limited;
+  $("fluid-plan").hidden = !limited;
   const glasses = glassesToday();
   $("glasses").textContent = glasses;
   $("glass-remove").setAttribute("aria-disabled", String(glasses === 0));
@@ -309,27 +324,23 @@ function renderEntries() {
 
 /* ---------- Red flags ---------- */
 
+/* What the diary saw, for each card; the advice itself is the triage
+   table's, rendered by the server into diary.html's templates. */
 const FLAGS = {
-  frequent: (f) => ["Cramps on 3 or more nights a week, two weeks running",
-    `You logged cramps on ${f.recent} nights in the week to ${dateOf(f.end)}, and on ${f.before} nights in the week before. Cramps this often are worth a check-up.`],
-  swelling: (f) => ["Swelling with a cramp",
-    `You noted swelling on ${dates(f.entries)}. If one leg is swollen, warm, red or painful, get medical help today: it can be a blood clot.`, "/seek-care#urgent"],
-  long: (f) => ["A cramp that lasted over 10 minutes",
-    `${dates(f.entries)}: ${f.entries.map((e) => duration(e.seconds)).slice(-3).join(", ")}. A doctor should hear about cramps that last this long.`],
-  weakness: (f) => ["Weakness with a cramp",
-    `You noted weakness on ${dates(f.entries)}. Cramps that come with weakness or numbness are worth a check-up.`],
-  medicine: (f) => ["Cramps after a new medicine",
-    `You noted a new medicine on ${dates(f.entries)}. Some medicines can cause cramps. Talk to your doctor, and keep taking it until you have.`],
+  statin: (f) => `You noted a statin on ${dates(f.entries)}.`,
+  swelling: (f) => `You noted swelling, warmth or redness on ${dates(f.entries)}.`,
+  long: (f) => `${dates(f.entries)}: ${f.entries.map((e) => duration(e.seconds)).slice(-3).join(", ")}.`,
+  frequent: (f) => `Cramps woke you on 3 or more nights a week, two weeks running: on ${f.recent} nights in the week to ${dateOf(f.end)}, and on ${f.before} nights in the week before. Cramps disturbing your sleep: see a GP.`,
+  weakness: (f) => `You noted numbness or weakness on ${dates(f.entries)}.`,
+  medicine: (f) => `You noted another new medicine on ${dates(f.entries)}.`,
 };
+const flagBox = (kind) => document.querySelector(`[data-flag-card="${kind}"]`).content.cloneNode(true);
+const flagTitle = (kind) => flagBox(kind).querySelector("[data-flag] strong").textContent.replace(/\.$/, "");
 
 function renderFlags({ flags }) {
   $("flags").hidden = flags.length === 0;
-  $("flag-list").replaceChildren(...flags.map((flag) => {
-    const [title, reason, link = "/seek-care#doctor"] = FLAGS[flag.kind](flag);
-    return h("div", { class: `flag flag-${flag.kind}` },
-      h("h3", {}, title), h("p", {}, reason),
-      h("a", { href: link }, link.endsWith("urgent") ? "Signs that need help today" : "When to see a doctor"));
-  }));
+  $("flag-list").replaceChildren(...flags.map((flag) =>
+    h("div", { class: `flag flag-${flag.kind}` }, h("p", { class: "flag-seen" }, FLAGS[flag.kind](flag)), flagBox(flag.kind))));
 }
 
 /* ---------- Trends ---------- */
@@ -443,7 +454,7 @@ function summaryFacts(a) {
       r?.routine.nights && `Bedtime stretching on ${plural(r.routine.nights, "night")}: a cramp followed ${share(r.routine)}; other nights ${r.other.nights ? share(r.other) : "none"}.`,
       t.glasses && `Water: ${one(t.glasses.mean)} glasses a day on average, on ${plural(t.glasses.days, "day")} counted.`,
     ].filter(Boolean).join(" ")],
-    ["To discuss", a.flags.map((f) => FLAGS[f.kind](f)[0]).join("; ")],
+    ["To discuss", a.flags.map((f) => flagTitle(f.kind)).join("; ")],
   ].filter(([, text]) => text);
 }
 
@@ -513,6 +524,7 @@ function wire() {
   on("show-all", () => { state.showAll = !state.showAll; renderEntries(); });
   on("glass-add", () => changeGlasses(1));
   on("glass-remove", () => changeGlasses(-1));
+  on("fluid-limited", setFluidLimited, "change");
   on("print", () => window.print());
   on("export", exportCsv);
   on("import-file", importCsv, "change");

@@ -12,6 +12,7 @@ const KEY = "unknot-player";
 const FACTORS = [0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 const READY = { step: 5, setup: 10 }; // seconds for an untimed step when moving on by itself
 const EXTRA_MS = 15000;
+const LONG_MS = 10 * 60e3; // a cramp this long needs help the same day (triage: long-cramp)
 
 const store = {
   get(key, fallback) {
@@ -36,7 +37,7 @@ const $$ = (parent, selector) => [...parent.querySelectorAll(selector)];
 function guideSteps() {
   return $$(document, "#routine, #aftercare").flatMap((section) => $$(section, "li.step").map((li) => {
     const seconds = Number(li.dataset.hold) || 0;
-    return { phase: section.dataset.title, kind: seconds ? "hold" : "step", text: textOf(li.querySelector(".step-text")), seconds };
+    return { phase: section.dataset.title, kind: seconds ? "hold" : "step", text: textOf(li.querySelector(".step-text")), seconds, standing: "standing" in li.dataset };
   }));
 }
 
@@ -51,7 +52,7 @@ function bedtimeSteps() {
     const holdText = textOf(stretch.querySelector(".hold-text"));
     return ["Left leg", "Right leg"].flatMap((leg) => {
       const phase = `${textOf(stretch.querySelector("h3"))} · ${leg}`;
-      const steps = [{ phase, kind: "setup", leg, lines, text: lines.join(" "), seconds: 0 }];
+      const steps = [{ phase, kind: "setup", leg, lines, text: lines.join(" "), seconds: 0, standing: settings.set === "standing" }];
       for (let rep = 1; rep <= reps; rep++) {
         if (rep > 1) steps.push({ phase, kind: "rest", text: "Rest. Ease off and breathe.", seconds: rest });
         steps.push({ phase, kind: "hold", text: holdText, seconds: hold, rep, reps });
@@ -185,6 +186,7 @@ function show() {
   dialog.setAttribute("aria-label", textOf(document.querySelector("h1")));
   dialog.showModal();
   keepAwake(true);
+  watchLong();
 }
 
 /* Show step `index` with its time counted from `at`; `quiet` skips the cues
@@ -222,10 +224,12 @@ function tick() {
   let holdOver = false;
   while (run.deadline !== null && now >= run.deadline) {
     holdOver ||= run.steps[run.index].kind === "hold";
-    if (settings.advance !== "auto") {
+    if (settings.advance !== "auto" || run.steps[run.index + 1]?.standing) { // never walked onto a standing step
       run.deadline = null;
       run.over = true;
-      ui.live.textContent = "Time is up. Tap Next when you are ready.";
+      ui.live.textContent = run.steps[run.index + 1]?.standing
+        ? "Time is up. Next you stand up: tap Next when you are ready, and hold something steady."
+        : "Time is up. Tap Next when you are ready.";
       speak("Time is up.", settings.voice || settings.cue);
       buzz([60, 80, 60]);
     } else if (run.index === run.steps.length - 1) {
@@ -294,6 +298,8 @@ function finish(at = Date.now()) {
 /* Stopped, or closed after the end: let go of everything the run held. */
 function end() {
   clearTimeout(timer);
+  clearTimeout(longTimer);
+  dialog.querySelector(".pl-alert")?.remove();
   synth?.cancel();
   keepAwake(false);
   delete root.dataset.playing;
@@ -303,6 +309,25 @@ function end() {
   }
   run = null;
   checksHome?.after(checks);
+}
+
+/* Ten minutes on one cramp, +15 s included: the urgent advice from the
+   triage table, in place, while the stretch goes on. */
+let longTimer = 0;
+function watchLong() {
+  clearTimeout(longTimer);
+  const template = document.getElementById("long-cramp-alert");
+  if (!run || run.done || bedtime || !template || dialog.querySelector(".pl-alert")) return;
+  const left = run.startedAt + LONG_MS - Date.now();
+  if (left > 0) {
+    longTimer = setTimeout(watchLong, left);
+    return;
+  }
+  const alert = Object.assign(document.createElement("div"), { className: "pl-alert" });
+  alert.setAttribute("role", "alert");
+  ui.run.prepend(alert);
+  alert.append(template.content.cloneNode(true));
+  buzz([200, 100, 200]);
 }
 
 /* Stop asks nothing (it is the middle of the night), but for ten seconds
@@ -394,7 +419,7 @@ function showDone() {
       checks.before(checksHome);
       ui.slot.append(checks);
     }
-    speak("Well done. Three quick checks before you sleep.");
+    speak("Well done. A few quick checks before you sleep.");
   }
   buzz([60, 80, 60]);
   tone(523);
@@ -477,6 +502,7 @@ if (launch) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible" || !run) return;
     if (wantLock) keepAwake(true); // the system lets go of the lock when the screen goes off
+    watchLong(); // a sleeping tab's timers may have been held back
     tick();
   });
 }

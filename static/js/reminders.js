@@ -57,6 +57,8 @@ function fillForm(plan) {
   form.elements["hydration.from"].value = plan.hydration.from;
   form.elements["hydration.until"].value = plan.hydration.until;
   form.elements["hydration.goal_glasses"].value = plan.hydration.goal_glasses;
+  form.elements["hydration.fluid_limited"].checked = Boolean(plan.hydration.fluid_limited);
+  showFluidPlan();
   form.elements["stretch.enabled"].checked = plan.stretch.enabled;
   form.elements["stretch.at"].value = plan.stretch.at[0] || "21:30";
   form.elements["quiet.from"].value = plan.quiet.from;
@@ -84,10 +86,34 @@ function readForm(previous) {
       from: f["hydration.from"].value,
       until: f["hydration.until"].value,
       goal_glasses: Number(f["hydration.goal_glasses"].value || 0),
+      fluid_limited: f["hydration.fluid_limited"].checked,
     },
     stretch: { enabled: f["stretch.enabled"].checked, at: at ? [at, ...previous.stretch.at.slice(1)] : [] },
     quiet: { from: f["quiet.from"].value, until: f["quiet.until"].value },
   };
+}
+
+/* "My doctor limits how much I drink": the water settings and goal give way
+   to "follow your fluid plan"; the diary's water counter reads the same choice. */
+const FLUID_KEY = "unknot-fluid-limited";
+function showFluidPlan() {
+  const limited = $("plan").elements["hydration.fluid_limited"].checked;
+  const fieldset = $("fluid-plan").closest("fieldset");
+  for (const el of fieldset.children) if (!el.matches("legend, .fluid-keep")) el.hidden = limited;
+  $("fluid-plan").hidden = !limited;
+  try { localStorage.setItem(FLUID_KEY, String(limited)); } catch { /* this device only */ }
+}
+
+/* A goal over about 3 litres a day (EFSA's adequate intake is 1.6–2 L from
+   drinks) is saved only when asked twice. */
+let confirmedGoal = null;
+function goalNeedsConfirming(plan) {
+  const tip = $("water-tip");
+  const goal = plan.hydration.goal_glasses;
+  if (plan.hydration.fluid_limited || goal <= Number(tip.dataset.goalMax) || goal === confirmedGoal) return false;
+  confirmedGoal = goal;
+  $("plan-status").textContent = tip.dataset.goalConfirm;
+  return true;
 }
 
 async function showPlan(token) {
@@ -179,6 +205,7 @@ async function main() {
   if (Notification.permission === "denied") show("denied");
   wireActions(token);
 
+  $("plan").elements["hydration.fluid_limited"].addEventListener("change", showFluidPlan);
   $("enable").addEventListener("click", () => subscribe().catch((error) => {
     $("enable-status").textContent = `Could not turn reminders on: ${error.message}`;
   }));
@@ -186,7 +213,9 @@ async function main() {
     event.preventDefault();
     token = await kv.get("token");
     try {
-      plan = await api("/api/reminders", { method: "PUT", token, body: readForm(plan || await api("/api/reminders", { token })) });
+      const wanted = readForm(plan || await api("/api/reminders", { token }));
+      if (goalNeedsConfirming(wanted)) return;
+      plan = await api("/api/reminders", { method: "PUT", token, body: wanted });
       fillForm(plan);
       $("plan-status").textContent = "Saved.";
     } catch (error) {

@@ -173,7 +173,7 @@ def test_edit_and_delete(browser):
     # Swelling is a red flag: its card appears at once, pointing to urgent help.
     flag = page.locator(".flag-swelling")
     assert flag.is_visible()
-    assert flag.get_by_role("link").get_attribute("href") == "/seek-care#urgent"
+    assert flag.get_by_role("link", name="When to get help").get_attribute("href") == "/seek-care#urgent"
 
     # Delete (from the entry's form) asks first; "Cancel" keeps it.
     second = page.locator("#entry-list > li").filter(has_text="second")
@@ -310,12 +310,12 @@ def test_red_flags_for_a_worrying_history_not_for_a_calm_one(launch_browser, liv
     cards = page.locator(".flag")
     assert page.locator("#flags").is_visible()
     kinds = page.evaluate("[...document.querySelectorAll('.flag')].map(f => f.className.replace('flag flag-', ''))")
-    assert kinds == ["frequent", "swelling", "long", "weakness", "medicine"]
+    assert kinds == ["swelling", "long", "frequent", "weakness", "medicine"], "most urgent first"
     frequent = cards.filter(has_text="3 or more nights a week")
     assert "on 3 nights in the week to" in frequent.inner_text()
     assert "12 min" in cards.filter(has_text="over 10 minutes").inner_text()
     for i in range(cards.count()):
-        assert cards.nth(i).get_by_role("link").get_attribute("href").startswith("/seek-care")
+        assert cards.nth(i).get_by_role("link", name="When to get help").get_attribute("href").startswith("/seek-care")
     assert "To discuss" in page.locator("#facts").inner_text()
     assert_clean(browser)
 

@@ -543,7 +543,7 @@ def test_red_flag_answers_show_their_advice(phone):
     assert page.locator("#advice-swollen").is_visible()
     # Prominent: larger than body text, with a border.
     page.locator("fieldset[data-check=breath]").get_by_label("Yes").check()
-    size, border = emergency.evaluate("(e) => [parseFloat(getComputedStyle(e).fontSize), getComputedStyle(e).borderTopWidth]")
+    size, border = emergency.locator(".redflag").evaluate("(e) => [parseFloat(getComputedStyle(e).fontSize), getComputedStyle(e).borderTopWidth]")
     assert size > 18 and border == "3px"
     assert_clean(b)
 
