@@ -5,6 +5,7 @@ const VERSION = "__UNKNOT_VERSION__";
 const PRECACHE = [/*__UNKNOT_PRECACHE__*/];
 const CACHE = `unknot-${VERSION}`;
 const PAGES = new Set(PRECACHE.filter((url) => !url.startsWith("/static/")));
+const NOT_FOUND = "/offline/not-found"; // webapp/assets.py: the 404 page, stored to answer offline
 const NETWORK_TIMEOUT_MS = 3000;
 
 self.addEventListener("install", (event) => {
@@ -56,7 +57,8 @@ async function cacheFirst(request) {
   return response;
 }
 
-/* Pages: fresh when the network answers in time, else the cached copy. */
+/* Pages: fresh when the network answers in time, else the cached copy;
+   an address never stored gets the "page not found" page, status 404. */
 async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   const key = new URL(request.url);
@@ -66,9 +68,11 @@ async function networkFirst(request) {
     if (response.ok && PAGES.has(key.pathname)) cache.put(key.href, response.clone());
     return response;
   } catch (error) {
-    const cached = (await cache.match(key.href)) || (await cache.match("/"));
+    const cached = await cache.match(key.href);
     if (cached) return cached;
-    throw error;
+    const missing = request.mode === "navigate" && await cache.match(NOT_FOUND);
+    if (!missing) throw error;
+    return new Response(missing.body, { status: 404, statusText: "Not Found", headers: missing.headers });
   }
 }
 

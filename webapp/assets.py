@@ -10,7 +10,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from . import ROOT, content
 
@@ -22,6 +22,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 PRECACHED_SUFFIXES = {".css", ".js", ".png", ".svg", ".json"}
 PRECACHE_SKIP = {"icons/badge.svg", "icons/icon-512.png", "icons/icon-maskable-512.png"}
 
+NOT_FOUND = "/offline/not-found"
 THEME_LIGHT = "#f6f4ef"
 THEME_DARK = "#14202a"
 
@@ -61,7 +62,16 @@ def precache_urls():
 
     files = [asset_url(p) for p in static_hashes()
              if p not in PRECACHE_SKIP and not p.startswith("screenshots/")]
-    return [*PRECACHED_PAGES, "/manifest.webmanifest", *files]
+    return [*PRECACHED_PAGES, NOT_FOUND, "/manifest.webmanifest", *files]
+
+
+@bp.get(NOT_FOUND)
+def not_found():
+    """The "page not found" page, answered 200 so the worker can store it, and
+    served by the worker with status 404 for an unknown address offline."""
+    response = Response(render_template("404.html"))
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @bp.get("/sw.js")

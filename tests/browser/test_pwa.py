@@ -51,6 +51,20 @@ def test_pages_render_offline_after_one_visit(browser, live_server):
     assert [e for e in browser.console_errors if "net::ERR_CONNECTION_REFUSED" not in e] == []
 
 
+def test_unknown_address_offline_is_not_found(browser, live_server):
+    page = browser.open("/")
+    browser.wait_for_worker(page)
+    live_server.stop()
+    for path in ("/no-such-page", "/guide/elbow?source=now"):
+        response = page.goto(browser.base_url + path)
+        assert response.status == 404, path
+        assert response.from_service_worker, path
+        assert page.locator("h1").inner_text() == "We couldn't find that page", path
+        assert page.get_by_role("link", name="Calf").is_visible(), "the guides are one tap away"
+    response = page.goto(browser.base_url + "/guide/calf?source=now")
+    assert response.status == 200 and "calf" in page.locator("h1").inner_text().lower()
+
+
 def test_api_is_never_cached(browser, live_server):
     page = browser.open("/")
     browser.wait_for_worker(page)
