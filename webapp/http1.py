@@ -52,14 +52,17 @@ from . import netguard
 MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100
 MAX_BODY = 64 * 1024  # we keep at most this much of an answer, then hang up
-# Connections being opened at once per origin: a request rather waits for one
-# in use to come back than pays a TLS handshake it may not need.
-MAX_CONNECTING = 8
-# How many connections an origin may have beyond MAX_CONNECTING, by Little's
-# law: GROWTH x answers per second x the shortest round trip, measured over
-# windows of at least WINDOW seconds. 50 ms away the pool can double each
-# round trip; at no distance a handful of connections carries everything.
-GROWTH = 2.0
+# Connections being opened at once per origin (each takes a round trip or
+# three when the service is far away).
+MAX_CONNECTING = 32
+# How many connections an origin may have: FIRST before anything is known,
+# then FIRST + GROWTH x answers per second x the shortest round trip
+# (Little's law), measured over windows of at least WINDOW seconds and one
+# round trip. 50 ms away the pool can triple each round trip; at no
+# distance a handful of connections carries everything, and a request
+# rather waits for one in use than pays a TLS handshake it does not need.
+FIRST = 8
+GROWTH = 3.0
 WINDOW = 0.05
 
 Resolver = Callable[[str, int], Awaitable[list[tuple[int, tuple]]]]
@@ -345,7 +348,7 @@ class _Pool:
         self.size = 0
         self.connecting = 0
         self.waiters: deque[asyncio.Future] = deque()
-        self.room = MAX_CONNECTING  # connections it may have now (see GROWTH)
+        self.room = FIRST  # connections it may have now (see GROWTH)
         self.window_start = time.monotonic()
         self.window_done = 0
         self.window_rtt = float("inf")
@@ -356,9 +359,9 @@ class _Pool:
         self.window_rtt = min(self.window_rtt, rtt)
         now = time.monotonic()
         span = now - self.window_start
-        if span >= max(WINDOW, 2 * self.window_rtt):
+        if span >= max(WINDOW, self.window_rtt):
             rate = self.window_done / span
-            self.room = MAX_CONNECTING + int(GROWTH * rate * self.window_rtt)
+            self.room = FIRST + int(GROWTH * rate * self.window_rtt)
             self.window_start, self.window_done, self.window_rtt = now, 0, float("inf")
 
 
