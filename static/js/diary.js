@@ -51,13 +51,14 @@ function duration(seconds) {
   return `${Math.floor(seconds / 60)} min${rest ? ` ${rest} s` : ""}`;
 }
 
-function facts(entry) {
+/* `who`: "me" in the person's own list, "them" in the summary for the doctor. */
+function facts(entry, who = "me") {
   return [
     entry.muscle && labelOf("muscle", entry.muscle),
     entry.side && (entry.side === "both" ? "both sides" : `${entry.side} side`),
     entry.seconds !== null && duration(entry.seconds),
     entry.severity !== null && `pain ${entry.severity}/10`,
-    entry.woke && "woke me",
+    entry.woke && `woke ${who}`,
   ].filter(Boolean).join(" · ") || "No details yet";
 }
 
@@ -145,7 +146,9 @@ function openForm(entry = null, note = "") {
   $("form-delete").hidden = !entry;
   showTimeError("");
   form.hidden = false;
-  $("form-h").focus();
+  // In full view above the tab bar (scroll-margin in diary.css), the first field ready to use.
+  form.scrollIntoView({ block: "start" });
+  form.elements.at.focus({ preventScroll: true });
 }
 
 function fillForm(entry) {
@@ -218,7 +221,10 @@ function closeForm(message) {
   const opener = state.opener;
   const back = opener?.isConnected && opener !== document.body && !$("status").contains(opener) ? opener : $("entries-h");
   back.focus();
-  if (message) say("status", message);
+  if (message) {
+    say("status", message);
+    $("status").scrollIntoView({ block: "center" }); // the confirmation where the person is looking
+  }
 }
 
 /* The player's "Log this cramp": save it at once (nothing lost if the person
@@ -354,6 +360,9 @@ const numbers = (summary, table) => h("details", { class: "numbers" }, h("summar
 const weekLabels = (weeks) => weeks.map((w) => dateOf(w.start));
 
 /* "In the last 4 weeks … in the 4 before …", once the diary is that old. */
+/* A chart with nothing to draw says so, instead of a bare axis. */
+const chartOr = (values, empty, chart) => (values.some((v) => v) ? chart() : h("p", { class: "chart-empty" }, empty));
+
 function lastFourWeeks(weeks) {
   if (weeks.length < 8) return null;
   const sum = (list) => list.reduce((n, w) => n + w.cramps, 0);
@@ -369,15 +378,15 @@ function weekCharts(weeks) {
   const four = lastFourWeeks(weeks);
   return [
     section("Cramps per week",
-      charts.bars({ title: "Cramps per week", desc: `Cramps logged each week in ${span}: ${cramps.join(", ")}.`, values: cramps, labels }),
+      chartOr(cramps, "No entries yet.", () => charts.bars({ title: "Cramps per week", desc: `Cramps logged each week in ${span}: ${cramps.join(", ")}.`, values: cramps, labels })),
       h("p", {}, four
         ? `In the last 4 weeks you logged ${plural(four[0], "cramp")}; in the 4 weeks before, ${four[1]}.`
         : `Weeks start on Monday; a cramp before noon counts for the night before.`)),
     section("How bad, week by week",
-      charts.line({ title: "Average severity per week", desc: `Average severity from 0 to 10, per week, in ${span}: ${severity.map((v) => (v === null ? "none rated" : one(v))).join(", ")}.`, values: severity, labels }),
+      chartOr(severity, "No entries yet with a pain rating.", () => charts.line({ title: "Average severity per week", desc: `Average severity from 0 to 10, per week, in ${span}: ${severity.map((v) => (v === null ? "none rated" : one(v))).join(", ")}.`, values: severity, labels })),
       h("p", {}, "Average of the severities you gave, 0 to 10. Weeks without a rating are left out.")),
     section("Glasses of water a day",
-      charts.bars({ title: "Glasses of water a day", desc: `Average glasses a day, on days you counted, per week in ${span}: ${glasses.map((v) => v ?? "none").join(", ")}.`, values: glasses, labels }),
+      chartOr(glasses, "No entries yet.", () => charts.bars({ title: "Glasses of water a day", desc: `Average glasses a day, on days you counted, per week in ${span}: ${glasses.map((v) => v ?? "none").join(", ")}.`, values: glasses, labels })),
       h("p", {}, "Counted with “Add a glass” above. Days you didn't count are left out.")),
     h("div", { class: "table-box" }, numbers("Week by week, as a table", charts.table({
       caption: "Week by week",
@@ -392,8 +401,8 @@ function hourChart({ bins, timed, untimed }) {
   const top = [...bins].sort((a, b) => b.count - a.count)[0];
   const words = timed ? `Most often between ${pad(top.from)}:00 and ${pad((top.from + 3) % 24)}:00: ${top.count} of ${timed}.` : "No cramps with a time yet.";
   return section("Time of day",
-    charts.bars({ title: "Cramps by time of day", desc: `Cramps in each three-hour stretch from 18:00: ${bins.map((b) => `${range(b.from)} ${b.count}`).join(", ")}. ${words}`,
-      values: bins.map((b) => b.count), labels: bins.map((b) => pad(b.from)) }),
+    chartOr([timed], "No entries yet with a time.", () => charts.bars({ title: "Cramps by time of day", desc: `Cramps in each three-hour stretch from 18:00: ${bins.map((b) => `${range(b.from)} ${b.count}`).join(", ")}. ${words}`,
+      values: bins.map((b) => b.count), labels: bins.map((b) => pad(b.from)) })),
     h("p", {}, `${words} Each bar is three hours, from the hour shown (18 is 6 pm).${untimed ? ` ${plural(untimed, "quick entry", "quick entries")} without a time ${untimed === 1 ? "is" : "are"} left out.` : ""}`),
     numbers("Time of day, as a table", charts.table({
       caption: "Cramps by time of day", head: ["Time", "Cramps"], rows: bins.map((b) => [range(b.from), b.count]),
@@ -439,7 +448,7 @@ function summaryFacts(a) {
   const four = lastFourWeeks(a.weeks);
   return [
     ["Period", `${format.full.format(stats.parseDay(a.firstData ?? a.from))} to ${format.full.format(new Date())}`],
-    ["Cramps", t.cramps ? `${t.cramps} on ${plural(t.nights, "night")}, about ${one(t.perWeek)} a week; ${t.woke} woke them from sleep.` : "None logged in the last 12 weeks."],
+    ["Cramps", t.cramps ? `${t.cramps} on ${plural(t.nights, "night")}, about ${one(t.perWeek)} a week; ${t.woke ? `cramps woke them ${t.woke === 1 ? "once" : `${t.woke} times`}` : "none woke them"}.` : "None logged in the last 12 weeks."],
     ["Severity (0–10)", t.severity && `Average ${one(t.severity.mean)}, from ${t.severity.min} to ${t.severity.max} (${t.severity.n} rated).`],
     ["Duration", t.seconds && `Typically ${duration(Math.round(t.seconds.median))} (median of ${t.seconds.n}); longest ${duration(t.seconds.max)}.`],
     ["Pattern", t.cramps && [
@@ -459,7 +468,7 @@ function summaryFacts(a) {
 }
 
 function renderSummary(analysis) {
-  $("summary-origin").textContent = `Cramp diary kept in the Unknot app; printed ${format.full.format(new Date())}.`;
+  $("summary-origin").textContent = `Cramp diary kept by the patient in the Unknot app; printed ${format.full.format(new Date())}.`;
   $("facts").replaceChildren(...summaryFacts(analysis).map(([term, text]) => h("div", {}, h("dt", {}, term), h("dd", {}, text))));
   const weeks = analysis.weeks;
   $("summary-chart").replaceChildren(...(analysis.totals.cramps ? [h("h3", {}, "Cramps per week"), charts.bars({
@@ -467,6 +476,10 @@ function renderSummary(analysis) {
     desc: `Cramps per week from ${dateOf(weeks[0].start)}: ${weeks.map((w) => w.cramps).join(", ")}.`,
     values: weeks.map((w) => w.cramps), labels: weekLabels(weeks), height: 150,
   })] : []));
+  // Under the totals, each cramp of the period, newest first, as the doctor would write it down.
+  const listed = state.entries.filter((e) => e.night >= analysis.from).sort((a, b) => b.at.localeCompare(a.at));
+  $("summary-entries").replaceChildren(...(listed.length ? [h("h3", {}, `The ${plural(listed.length, "cramp")}, one by one`),
+    h("ol", { class: "summary-list" }, ...listed.map((e) => h("li", {}, h("strong", {}, when(e)), `: ${facts(e, "them")}.`)))] : []));
 }
 
 /* ---------- Your data ---------- */

@@ -95,6 +95,18 @@ def berlin(launch_browser, live_server):
 # ---------------------------------------------------------------------------
 
 
+# On screen, and not under the tab bar.
+IN_VIEW = """(el) => { const r = el.getBoundingClientRect(), tabs = document.querySelector('.tabs').getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= tabs.top; }"""
+
+
+def assert_opened_in_view(page):
+    """A form just opened: its first field has the focus, in view above the tab bar."""
+    assert page.evaluate("document.activeElement.id") == "f-at"
+    assert page.locator("#f-at").evaluate(IN_VIEW)
+    assert page.locator("#form-h").evaluate("(h) => h.getBoundingClientRect().top >= 0")
+
+
 def test_log_offline_and_keep_across_reloads(launch_browser, live_server):
     browser = launch_browser(live_server.url)
     browser.context.add_init_script("""
@@ -117,6 +129,7 @@ def test_log_offline_and_keep_across_reloads(launch_browser, live_server):
     page.get_by_role("button", name="Log one with details").click()
     form = page.locator("#entry-form")
     form.wait_for(state="visible")
+    assert_opened_in_view(page)
     assert form.get_by_role("button", name="Delete this cramp").is_hidden()  # nothing to delete yet
     page.fill("#f-at", "2026-01-14T03:10")
     form.get_by_label("Foot").check()
@@ -131,6 +144,7 @@ def test_log_offline_and_keep_across_reloads(launch_browser, live_server):
     form.get_by_role("button", name="Save").click()
     form.wait_for(state="hidden")
     page.locator("#status").get_by_text("Cramp saved.").wait_for()
+    assert page.locator("#status").evaluate(IN_VIEW), "the confirmation shows where the person is looking"
     assert len(entry_texts(page)) == 2
     assert page.evaluate("window.__persistCalls") == 1  # asked once, after the first entry
 
@@ -207,7 +221,7 @@ def test_player_hand_off_prefills_the_form(browser):
     assert form.get_by_label("minutes").input_value() == "1"
     assert form.get_by_label("seconds").input_value() == "35"
     assert "from your stretch" in page.locator("#form-note").inner_text()
-    assert page.evaluate("document.activeElement.id") == "form-h"
+    assert_opened_in_view(page)
     # Saved at once (nothing is lost if the person goes back to sleep) …
     assert len(entry_texts(page)) == 1
     assert page.evaluate("localStorage.getItem('unknot-pending-cramp')") is None
@@ -443,6 +457,18 @@ def test_schema_upgrade_keeps_old_entries(browser):
     assert_clean(browser)
 
 
+def test_empty_charts_say_so(browser):
+    page = open_diary(browser)
+    today = page.evaluate("new Date().toLocaleDateString('sv')")  # YYYY-MM-DD, local
+    page.evaluate(SEED, {"water": [[today, 3]]})
+    reload_diary(page)
+    charts = page.locator("#charts")
+    assert charts.locator("svg.chart").count() == 1, "only the glasses have something to draw"
+    assert charts.locator(".chart-empty").all_inner_texts() == [
+        "No entries yet.", "No entries yet with a pain rating.", "No entries yet with a time."]
+    assert_clean(browser)
+
+
 def test_print_summary_and_pdf(browser, output_dir):
     page = open_diary(browser)
     page.evaluate(MONTH)
@@ -450,6 +476,13 @@ def test_print_summary_and_pdf(browser, output_dir):
     facts = page.locator("#facts").inner_text()
     for term in ("Period", "Cramps", "Severity", "Pattern", "Muscles", "What was tried", "Bedtime stretching"):
         assert term in facts
+    # Reads as a clinician would write it, and lists the dated entries under the totals.
+    assert re.search(r"cramps woke them (once|\d+ times)\.", facts), facts
+    assert "kept by the patient" in page.locator("#summary-origin").text_content()
+    listed = page.locator("#summary-entries li").all_inner_texts()
+    assert len(listed) == len(page.evaluate(ALL_ENTRIES)) > 5
+    assert all(re.match(r"^\w+, \w+ \d+, \d\d:\d\d", text) for text in listed), listed[:3]
+    assert any("woke them" in text for text in listed) and not any("woke me" in text for text in listed)
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi, as the PDF below
     page.emulate_media(media="print")
     assert page.locator("#summary").is_visible()
