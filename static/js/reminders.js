@@ -24,12 +24,40 @@ function keyBytes(base64url) {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
+/* Times in the person's own clock (12 or 24 hours, from the browser's
+   locale), as the time inputs show them; never broken across two lines. */
+const clock = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const clockTime = (date) => clock.format(date).replace(/\s/g, "\u00a0");
+const clockOf = (hhmm) => clockTime(new Date(2000, 0, 1, Number(hhmm.slice(0, 2)), Number(hhmm.slice(3, 5))));
+
 function formatNext(iso) {
   if (!iso) return "none planned";
   const when = new Date(iso);
   const sameDay = when.toDateString() === new Date().toDateString();
-  const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const time = clockTime(when);
   return sameDay ? `today at ${time}` : `${when.toLocaleDateString([], { weekday: "long" })} at ${time}`;
+}
+
+/* The settings by the names the form gives them, never "quiet.from". */
+const LABELS = {
+  timezone: "Time zone", "hydration.every_minutes": "How often", "hydration.from": "Water reminders from",
+  "hydration.until": "Water reminders until", "hydration.goal_glasses": "Daily goal", "stretch.at": "Bedtime stretch",
+  "quiet.from": "Quiet hours from", "quiet.until": "Quiet hours until",
+};
+
+/* A server message ("quiet.from: …", times as HH:MM) in the person's words and clock. */
+function inWords(message) {
+  const [, field, rest] = message.match(/^([a-z_.]+): ([\s\S]*)$/) || [null, null, message];
+  const text = rest
+    .replace(/“([a-z_]+\.[a-z_]+)”/g, (whole, name) => (LABELS[name] ? `“${LABELS[name]}”` : whole))
+    .replace(/\b([01]\d|2[0-3]):[0-5]\d\b/g, clockOf);
+  return LABELS[field] ? `${LABELS[field]}: ${text}` : text;
+}
+
+/* Caught before sending: a time left empty. */
+function missingTime(form) {
+  const empty = [...form.querySelectorAll('input[type="time"][required]')].find((input) => !input.value && input.name !== "stretch.at");
+  return empty && `${LABELS[empty.name]}: choose a time.`;
 }
 
 function renderNext(next) {
@@ -130,7 +158,7 @@ async function subscribe() {
   const permission = await Notification.requestPermission();
   if (permission !== "granted") {
     status.textContent = "";
-    show("denied");
+    if (permission === "denied") blocked();
     return;
   }
   status.textContent = "Turning reminders on…";
@@ -182,6 +210,12 @@ function wireActions(token) {
   });
 }
 
+/* Blocked: the button that cannot work goes, the way back shows. */
+function blocked() {
+  show("denied");
+  show("enable", false);
+}
+
 async function main() {
   show("needs-js", false);
   const ios = /iphone|ipad|ipod/i.test(navigator.userAgent);
@@ -202,7 +236,7 @@ async function main() {
     }
   }
   if (!token) show("off");
-  if (Notification.permission === "denied") show("denied");
+  if (Notification.permission === "denied") blocked();
   wireActions(token);
 
   $("plan").elements["hydration.fluid_limited"].addEventListener("change", showFluidPlan);
@@ -213,13 +247,15 @@ async function main() {
     event.preventDefault();
     token = await kv.get("token");
     try {
+      const missing = missingTime($("plan"));
+      if (missing) throw new Error(missing);
       const wanted = readForm(plan || await api("/api/reminders", { token }));
       if (goalNeedsConfirming(wanted)) return;
       plan = await api("/api/reminders", { method: "PUT", token, body: wanted });
       fillForm(plan);
       $("plan-status").textContent = "Saved.";
     } catch (error) {
-      $("plan-status").textContent = `Not saved: ${error.message}`;
+      $("plan-status").textContent = `Not saved. ${inWords(error.message)}`;
     }
   });
   $("test").addEventListener("click", async () => {

@@ -2,6 +2,7 @@
 vendor push service is reachable here), save a plan, and show a push that
 went through the loopback push service, delivered to the worker over CDP."""
 import json
+import re
 import time
 
 import pytest
@@ -31,10 +32,10 @@ STUB = """
 """
 
 
-def subscribed_page(launch_browser, live_server, push_service, client):
+def subscribed_page(launch_browser, live_server, push_service, client, **options):
     key = client.get("/api/push/public-key").json["publicKey"]
     sub = push_service.make_subscription(application_server_key=key)
-    browser = launch_browser(live_server.url, permissions=["notifications"])
+    browser = launch_browser(live_server.url, permissions=["notifications"], **options)
     browser.context.add_init_script(STUB % json.dumps(sub))
     page = browser.open("/reminders")
     browser.wait_for_worker(page)
@@ -129,6 +130,53 @@ def test_actions_page_logs_water_and_snoozes(launch_browser, live_server, push_s
     page.get_by_text("1 glass today").wait_for(timeout=15000)
     page.get_by_role("button", name="Snooze 30 min").click()
     page.get_by_text("Snoozed").wait_for(timeout=15000)
+
+
+BLOCKED = """
+Object.defineProperty(Notification, "permission", { get: () => "denied" });
+Notification.requestPermission = async () => "denied";
+"""
+
+
+def test_blocked_notifications_hide_the_button_and_show_the_way_back(launch_browser, live_server):
+    browser = launch_browser(live_server.url)
+    browser.context.add_init_script(BLOCKED)
+    page = browser.open("/reminders")
+    page.locator("#denied").wait_for(state="visible", timeout=10000)
+    assert page.get_by_role("button", name="Turn on reminders").is_hidden(), "a button that cannot work"
+    steps = page.locator("#denied li").all_inner_texts()
+    assert len(steps) == 3 and "Allow" in steps[1]
+    assert browser.console_errors == [] and browser.foreign_requests == []
+
+
+@pytest.mark.parametrize(("locale", "twelve_hours"), [("en-US", True), ("en-GB", False)])
+def test_messages_in_the_persons_words_and_clock(launch_browser, live_server, push_service, client, locale, twelve_hours):
+    browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client, locale=locale)
+    page.fill("input[name='quiet.from']", "22:00")
+    page.fill("input[name='quiet.until']", "07:00")
+    page.fill("input[name='stretch.at']", "23:00")
+    page.get_by_role("button", name="Save schedule").click()
+    status = page.locator("#plan-status")
+    status.get_by_text("Not saved").wait_for(timeout=5000)
+    said = status.inner_text()
+    assert "stretch.at" not in said and "quiet." not in said
+    assert said.startswith("Not saved. Bedtime stretch: The stretch reminder at ")
+    nbsp = "\u00a0"
+    if twelve_hours:
+        assert f"11:00{nbsp}PM" in said and f"10:00{nbsp}PM–07:00{nbsp}AM" in said, said
+    else:
+        assert "23:00" in said and "22:00–07:00" in said, said
+    page.fill("input[name='stretch.at']", "21:00")
+    page.fill("input[name='quiet.from']", "")
+    page.get_by_role("button", name="Save schedule").click()
+    status.get_by_text("Quiet hours from: choose a time.").wait_for(timeout=5000)
+    page.fill("input[name='quiet.from']", "22:00")
+    page.get_by_role("button", name="Save schedule").click()
+    status.get_by_text("Saved.").wait_for(timeout=5000)
+    for line in page.locator("#next dd").all_inner_texts():
+        assert (re.search(r"\d[\u00a0\u202f][AP]M$", line) is not None) == twelve_hours, line
+        assert not re.search(r"\d [AP]M", line), "a time is never split across lines"
+    assert browser.foreign_requests == []
 
 
 def test_turn_off_deletes_the_subscription(launch_browser, live_server, push_service, client):
