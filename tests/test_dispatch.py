@@ -350,3 +350,30 @@ def test_fanout_never_resends_once_part_of_an_answer_came(fan, push_service):
         assert server.requests == 3
     finally:
         server.stop()
+
+
+def test_workers_and_dispatch_use_every_core_by_default_and_the_web_process_none(make_app, monkeypatch):
+    monkeypatch.setattr(dispatch, "usable_cores", lambda: 4)
+    app = make_app()
+    assert dispatch.send_processes(app) == 0  # the scheduler inside a web process: never forked
+    for role in ("worker", "dispatch"):
+        app.extensions["unknot_role"] = role
+        assert dispatch.send_processes(app) == 4
+    app.config["SEND_PROCESSES"] = 1
+    assert dispatch.send_processes(app) == 1
+    monkeypatch.setattr(dispatch, "usable_cores", lambda: 1)
+    app.config["SEND_PROCESSES"] = None
+    assert dispatch.send_processes(app) == 0  # one core: encrypting beside the network is as fast
+
+
+def test_the_dispatch_command_uses_the_dispatch_role_and_prints_config_errors(make_app, push_service, clock):
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SEND_PROCESSES=0)
+    sub = push_service.make_subscription(application_server_key=channel(app).public_key)
+    with app.app_context(), db.begin() as session:
+        add_due(session, [sub], T0 - timedelta(seconds=1))
+    clock.set(T0)
+    push_service.respond(403)
+    result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+    assert result.exit_code == 0, result.output
+    assert "config=1" in result.output and "ok=0" in result.output
+    assert app.extensions["unknot_role"] == "dispatch" and "unknot_fanout" not in app.extensions  # closed
