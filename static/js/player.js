@@ -224,13 +224,17 @@ function tick() {
   let holdOver = false;
   while (run.deadline !== null && now >= run.deadline) {
     holdOver ||= run.steps[run.index].kind === "hold";
-    if (settings.advance !== "auto" || run.steps[run.index + 1]?.standing) { // never walked onto a standing step
+    const standingNext = run.steps[run.index + 1]?.standing; // never walked onto a standing step
+    if (settings.advance !== "auto" || standingNext) {
       run.deadline = null;
       run.over = true;
-      ui.live.textContent = run.steps[run.index + 1]?.standing
-        ? "Time is up. Next you stand up: tap Next when you are ready, and hold something steady."
-        : "Time is up. Tap Next when you are ready.";
-      speak("Time is up.", settings.voice || settings.cue);
+      if (standingNext) {
+        ui.live.textContent = "Next you stand up: tap Next when you are ready, and hold something steady.";
+        speak("Next you stand up. Tap Next when you are ready.", settings.voice);
+      } else {
+        ui.live.textContent = "Time is up. Tap Next when you are ready.";
+        speak("Time is up.", settings.voice || settings.cue);
+      }
       buzz([60, 80, 60]);
     } else if (run.index === run.steps.length - 1) {
       return finish(run.deadline);
