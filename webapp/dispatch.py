@@ -141,6 +141,7 @@ class _Sending:
         self.now = now
         self.tips = tips
         self._payloads = {}
+        self._quiet = {}  # plan text -> in its quiet hours now (many people share a plan)
 
     def payload(self, kind, tip):
         data = self._payloads.get((kind, tip))
@@ -154,7 +155,10 @@ class _Sending:
         row, sub, now = job.row, job.sub, self.now
         kind = row["kind"]
         if kind != "test":
-            if schedule.in_quiet(sub["plan"], now):
+            quiet = self._quiet.get(sub["plan_key"])
+            if quiet is None:
+                quiet = self._quiet[sub["plan_key"]] = schedule.in_quiet(sub["plan"], now)
+            if quiet:
                 job.outcome, job.error = "skipped", "quiet hours"
                 return None
             if row["expires_at"] and now >= row["expires_at"]:
@@ -298,11 +302,19 @@ def _result_row(row, token, **values):
 
 
 class _Plans:
-    """The next due time and its deadline, computed once per distinct
-    (plan, kind, moment, glasses) in a batch: many people share a plan."""
+    """A plan's local date, and the next due time with its deadline, computed
+    once per distinct (plan, moment) and (plan, kind, moment, glasses) in a
+    batch: many people share a plan."""
 
     def __init__(self):
         self._memo = {}
+
+    def day(self, plan, plan_key, moment):
+        """The plan's local date at ``moment``, ISO."""
+        found = self._memo.get((plan_key, moment))
+        if found is None:
+            found = self._memo[(plan_key, moment)] = schedule.local_date(plan, moment).isoformat()
+        return found
 
     def next(self, plan, plan_key, kind, after, now, glasses):
         key = (plan_key, kind, after, now, glasses)
@@ -347,7 +359,7 @@ def _apply(session, jobs, now, token):
         # kind still worth sending, which may itself be due already: however
         # long the outage, one catch-up per kind, not many.
         after = min(now, row["expires_at"] - EPSILON) if row["expires_at"] else now
-        day = schedule.local_date(sub["plan"], after).isoformat()
+        day = plans.day(sub["plan"], sub["plan_key"], after)
         due, deliver_by = plans.next(sub["plan"], sub["plan_key"], kind, after, now, glasses.get((sub["id"], day), 0))
         if due is None:
             finished.append(key)
