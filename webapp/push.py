@@ -4,11 +4,12 @@
   `cryptography` and cached, since signing is the costliest step of a send
   after encryption.
 - RFC 8291 / 8188: payloads are encrypted aes128gcm with http_ece, with a new
-  ephemeral key and salt per message, one 4096-byte record.
-- RFC 8030: TTL, Urgency and Topic headers, and the four outcomes of a send
-  (SendResult) the dispatcher acts on: ok, gone, retry, drop.
+  ephemeral key and salt per message, one record of at most MAX_BODY bytes.
+- RFC 8030: TTL, Urgency and Topic headers, and the outcomes of a send
+  (SendResult) the dispatcher acts on: ok, gone, retry, drop, config.
 
-The sending itself is webapp.fanout.
+The sending itself is webapp.fanout (over webapp.http1); what each answer
+means, webapp.outcomes.
 """
 from __future__ import annotations
 
@@ -244,10 +245,11 @@ def check_headers(ttl, urgency, topic) -> None:
 class SendResult:
     """What became of one send.
 
-    outcome: "ok" (2xx) | "gone" (404, 410: forget the subscription) |
-    "retry" (429, 5xx, timeout, network error; `retry_after` seconds if the
-    service said) | "drop" (3xx, other 4xx, a broken subscription: do not
-    retry). `error` never contains the endpoint URL, only its origin.
+    outcome: "ok" | "gone" (forget the subscription) | "retry" (`retry_after`
+    seconds if the service said) | "drop" (do not retry this message) |
+    "config" (our VAPID key, subject or TLS trust is refused: keep the
+    subscription, tell the operator); webapp/outcomes.py maps every answer
+    and failure to one. `error` never contains the endpoint URL, only its origin.
     `elapsed` covers the whole send, encryption included.
     """
 
