@@ -17,7 +17,9 @@ self.addEventListener("activate", (event) => {
 });
 
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "skip-waiting") self.skipWaiting();
+  const type = event.data && event.data.type;
+  if (type === "skip-waiting") self.skipWaiting();
+  else if (type === "flush-outbox") event.waitUntil(flushOutbox()); // a page opened (static/js/app.js)
 });
 
 self.addEventListener("fetch", (event) => {
@@ -134,12 +136,55 @@ self.addEventListener("notificationclick", (event) => {
 });
 
 async function handleClick(action, kind, url) {
-  if (action === "drank" || action === "snooze") {
-    const body = action === "drank" ? { kind: "water" } : { kind: "hydration", minutes: 30 };
-    const path = action === "drank" ? "/api/log" : "/api/reminders/snooze";
-    if (await callApi(path, "POST", body)) return;
+  if ((action === "drank" || action === "snooze") && await kvGet("token")) {
+    // Into the outbox first, so a tap made offline is never lost; "at" makes a replay count once.
+    const at = new Date().toISOString();
+    const item = action === "drank"
+      ? { id: at, path: "/api/log", body: { kind: "water", at } }
+      : { id: at, path: "/api/reminders/snooze", body: { kind: "hydration", minutes: 30, at } };
+    await kvUpdate("outbox", (list) => [...(list || []), item]);
+    if (!(await flushOutbox()) && self.registration.sync) {
+      await self.registration.sync.register(OUTBOX).catch(() => {}); // else: the next page open sends it
+    }
+    return;
   }
   return openPage(action === "start" ? "/routine/bedtime?source=reminder" : url);
+}
+
+/* ---- The outbox: notification actions waiting for the network ---- */
+
+const OUTBOX = "unknot-outbox";
+
+self.addEventListener("sync", (event) => {
+  if (event.tag !== OUTBOX) return;
+  event.waitUntil(flushOutbox().then((done) => {
+    if (!done) throw new Error("still offline"); // the browser tries again later
+  }));
+});
+
+/* One sender at a time (a sync and a page open may come together). True when the outbox is empty. */
+function flushOutbox() {
+  return self.navigator.locks ? self.navigator.locks.request(OUTBOX, sendOutbox) : sendOutbox();
+}
+
+async function sendOutbox() {
+  const token = await kvGet("token");
+  for (const item of (await kvGet("outbox")) || []) {
+    let response = null;
+    try {
+      response = token && await fetch(item.path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify(item.body),
+      });
+    } catch {
+      return false; // no network yet: keep it and the ones after it
+    }
+    if (response && (response.status >= 500 || response.status === 429)) return false;
+    // Sent, or refused for good (reminders turned off, too old): out of the outbox.
+    await kvUpdate("outbox", (list) => (list || []).filter((other) => other.id !== item.id));
+  }
+  return true;
 }
 
 async function openPage(path) {
@@ -196,7 +241,9 @@ async function resubscribe(oldSubscription) {
   if (oldToken) await callApi("/api/subscriptions/current", "DELETE", undefined, oldToken);
 }
 
-/* The page's static/js/kv.js store, read here without modules. */
+/* The page's static/js/kv.js store, read here without modules: a module
+   worker could import kv.js itself, but not every browser Unknot supports
+   starts a module service worker, so this classic one keeps these few lines. */
 function kvRequest(mode, action) {
   return new Promise((resolve, reject) => {
     const open = indexedDB.open("unknot", 1);
@@ -212,4 +259,10 @@ function kvRequest(mode, action) {
   });
 }
 const kvGet = (key) => kvRequest("readonly", (store) => store.get(key));
+/* Read, change and write one value in a single transaction, so two updates never lose each other's items. */
+const kvUpdate = (key, change) => kvRequest("readwrite", (store) => {
+  const request = store.get(key);
+  request.onsuccess = () => store.put(change(request.result), key);
+  return request;
+});
 const kvSet = (key, value) => kvRequest("readwrite", (store) => store.put(value, key));

@@ -3,7 +3,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -15,7 +15,7 @@ from .db import db
 from .endpoints import EndpointError, check_endpoint
 from .errors import ApiError
 from .limits import limited
-from .models import Subscription
+from .models import Subscription, WaterLog
 from .openapi import document
 from .plan import PlanError, default_plan, validate_plan
 from .push import subscriber_keys
@@ -184,6 +184,25 @@ def test_push(sub):
     return jsonify(queued=True), 202
 
 
+# A notification action tapped offline is sent later by the worker, with the
+# time of the tap: that time is when it counts, and a replay of the same tap
+# (an answer lost on the way back) is recognised by it and counted once.
+TAP_MAX_AGE = timedelta(days=7)
+
+
+def tapped_at(data, now):
+    """The optional "at" of an action body (ISO-8601 with a zone), else now."""
+    if "at" not in data:
+        return now
+    try:
+        at = datetime.fromisoformat(data["at"])
+    except (TypeError, ValueError):
+        at = None
+    if at is None or at.tzinfo is None or not now - TAP_MAX_AGE <= at <= now + timedelta(minutes=5):
+        raise ApiError(400, "invalid_at", "at must be the time of the tap: ISO-8601 with a time zone, within the last 7 days.")
+    return at  # as sent, never rounded to now: a replay must find the same time
+
+
 @bp.post("/reminders/snooze")
 @limited("address")
 @with_subscription
@@ -191,14 +210,17 @@ def test_push(sub):
 def snooze(sub):
     data = json_body()
     kind, minutes = data.get("kind"), data.get("minutes")
-    if set(data) - {"kind", "minutes"}:
-        raise ApiError(400, "invalid_body", "Send only kind and minutes.")
+    if set(data) - {"kind", "minutes", "at"}:
+        raise ApiError(400, "invalid_body", "Send only kind, minutes and, for a delayed tap, at.")
     if kind not in reminders.KINDS:
         raise ApiError(400, "invalid_kind", "kind must be 'hydration' or 'stretch'.")
     if type(minutes) is not int or not 5 <= minutes <= 240:
         raise ApiError(400, "invalid_minutes", "minutes must be a whole number from 5 to 240.")
-    reminders.snooze(db.session, sub, kind, minutes, clock.now(current_app))
-    db.session.commit()
+    now = clock.now(current_app)
+    at = tapped_at(data, now)
+    if at + timedelta(minutes=minutes) > now:  # a snooze already over when it arrives changes nothing
+        reminders.snooze(db.session, sub, kind, minutes, at)
+        db.session.commit()
     return plan_view(sub)
 
 
@@ -208,13 +230,20 @@ def snooze(sub):
 @limited("action")
 def log(sub):
     data = json_body()
-    if data != {"kind": "water"}:
-        raise ApiError(400, "invalid_kind", 'Send {"kind": "water"}.')
+    if data.get("kind") != "water" or set(data) - {"kind", "at"}:
+        raise ApiError(400, "invalid_kind", 'Send {"kind": "water"}, with "at" for a delayed tap.')
     now = clock.now(current_app)
-    reminders.log_water(db.session, sub, now)
-    db.session.commit()
+    at = tapped_at(data, now)
+    status = 200  # this tap was logged before
+    if "at" not in data or db.session.scalar(select(WaterLog.id).where(
+            WaterLog.subscription_id == sub.id, WaterLog.at == at).limit(1)) is None:
+        reminders.log_water(db.session, sub, at)
+        if at < now:  # the next reminder counts from now, not from the tap
+            reminders.schedule_kind(db.session, sub, "hydration", now)
+        db.session.commit()
+        status = 201
     return jsonify(logged="water", today=reminders.glasses_today(db.session, sub, now),
-                   next=reminders.next_times(db.session, sub)), 201
+                   next=reminders.next_times(db.session, sub)), status
 
 
 @bp.delete("/subscriptions/current")

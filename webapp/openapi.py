@@ -3,6 +3,8 @@ check that it names exactly the routes the app serves."""
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+# A notification action sent late: when it was tapped (the same tap twice counts once).
+TAP_AT = {"type": "string", "format": "date-time", "description": "time of the tap, for an action sent late"}
 
 
 def _json(schema):
@@ -123,14 +125,15 @@ PATHS = {
         "requestBody": {"required": True, "content": _json({
             "type": "object", "required": ["kind", "minutes"], "additionalProperties": False,
             "properties": {"kind": {"enum": ["hydration", "stretch"]},
-                           "minutes": {"type": "integer", "minimum": 5, "maximum": 240}}})},
+                           "minutes": {"type": "integer", "minimum": 5, "maximum": 240},
+                           "at": TAP_AT}})},
         "responses": {"200": _ok("The plan", PLAN_WITH_NEXT), **COMMON},
     }},
     "/api/log": {"post": {
         "summary": "Log a glass of water", "security": BEARER,
         "requestBody": {"required": True, "content": _json({
             "type": "object", "required": ["kind"], "additionalProperties": False,
-            "properties": {"kind": {"const": "water"}}})},
+            "properties": {"kind": {"const": "water"}, "at": TAP_AT}})},
         "responses": {"201": _ok("Logged", {"type": "object", "required": ["logged", "today", "next"],
                                            "properties": {"logged": {"const": "water"},
                                                           "today": {"type": "integer"},

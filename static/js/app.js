@@ -42,6 +42,10 @@ async function setupServiceWorker() {
     if (applying) window.location.reload();
   });
   if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
+  // Notification actions tapped offline wait in the worker's outbox: now is a good time to send them.
+  const flush = () => navigator.serviceWorker.controller?.postMessage({ type: "flush-outbox" });
+  addEventListener("online", flush);
+  flush();
   registration.addEventListener("updatefound", () => {
     const worker = registration.installing;
     worker.addEventListener("statechange", () => {
