@@ -255,3 +255,21 @@ def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
         results = sender.submit(messages).result(60)
         assert {r.outcome for r in results} == {"ok"}
         assert svc.accepted <= 40, svc.accepted
+
+
+def test_requests_waiting_for_a_connection_keep_their_deadline_and_the_pool_stays_sound(ca, senders):
+    from webapp.fanout import Message
+
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, per_origin=1, timeout=0.5)
+        subs = [svc.make_subscription() for _ in range(3)]
+        svc.respond("hang", seconds=3, subscription=subs[0])  # holds the only connection
+        started = time.monotonic()
+        results = sender.submit([Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60,
+                                         "normal", "t") for s in subs]).result(10)
+        assert time.monotonic() - started < 2
+        assert (results[0].outcome, "timeout" in results[0].error) == ("retry", True)
+        assert all(r.outcome in ("ok", "retry") for r in results[1:])
+        svc.respond(None, subscription=subs[0])
+        assert [send(sender, s).outcome for s in subs] == ["ok"] * 3  # room again after the timeouts
+        assert sender.client.connections == 1

@@ -444,9 +444,12 @@ class Client:
             pool.waiters.append(waiter)
             try:
                 conn = await waiter
-            except BaseException:  # the deadline, maybe just after a connection was handed over
-                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                    self._release(pool, waiter.result())
+            except BaseException:  # the deadline, maybe just after this request was handed something
+                if waiter.done() and not waiter.cancelled():
+                    if waiter.result() is None:
+                        self._wake(pool)  # pass the turn on
+                    else:
+                        self._release(pool, waiter.result())
                 raise
             if conn is not None:
                 return conn, True
