@@ -65,3 +65,42 @@ def test_a_device_call_is_stamped_at_most_once_an_hour(subscribe, push_app, cloc
     clock.set(T0 + timedelta(hours=2))
     subscribe.client.post("/api/log", json={"kind": "water"}, headers=headers)  # a notification's action
     assert seen() == T0 + timedelta(hours=2)
+
+
+def test_migration_0004_keeps_every_reminder_and_marks_existing_subscriptions_seen(storage, tmp_path):
+    """Upgrading a database with data from 0003: nothing is lost (on SQLite a
+    batch migration recreates the subscriptions table; with foreign keys on,
+    its DROP TABLE would cascade to every reminder and water log)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from webapp import create_app
+    from webapp.db import make_engine
+    from webapp.migrate import alembic_config
+
+    engine = make_engine(storage.url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0003")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO subscriptions (id, endpoint, p256dh, auth, token_hash, plan, created_at, "
+                "last_success_at) VALUES ('s1', 'https://fcm.googleapis.com/fcm/send/x', 'p', 'a', 'h', "
+                "'{}', :t, :t)"), {"t": datetime(2026, 1, 1)})
+            conn.execute(text("INSERT INTO due_reminders (subscription_id, kind, due_at, occurrence, attempts) "
+                              "VALUES ('s1', 'hydration', :t, 0, 0)"), {"t": datetime(2026, 1, 2)})
+            conn.execute(text("INSERT INTO water_log (subscription_id, at, local_date) "
+                              "VALUES ('s1', :t, '2026-01-01')"), {"t": datetime(2026, 1, 1)})
+    finally:
+        engine.dispose()
+    app = create_app({"TESTING": True, "DATABASE_URL": storage.url, "SCHEDULER": "off",
+                      "VAPID_PRIVATE_KEY": str(tmp_path / "vapid.pem")})
+    try:
+        with app.app_context():
+            counts = [db.session.scalar(text(f"SELECT count(*) FROM {t}"))
+                      for t in ("subscriptions", "due_reminders", "water_log")]
+            seen = db.session.scalar(select(Subscription.last_seen_at))
+        assert counts == [1, 1, 1]
+        assert seen is not None and seen > datetime(2026, 1, 1, tzinfo=UTC)  # the upgrade's own time
+    finally:
+        app.extensions["unknot_db"].engine.dispose()
