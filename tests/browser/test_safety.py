@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.test_large_text import axe_problems, fresh_page, large, problems  # noqa: F401 (large is a fixture)
 from tests.browser.test_player import assert_clean, axe_violations, timer_seconds
 from tests.browser.test_reminders_ui import subscribed_page
 
@@ -317,3 +318,22 @@ def test_fluid_limit_on_reminders_stops_water_reminders(launch_browser, live_ser
     assert diary.get_by_label("My doctor limits how much I drink").is_checked()
     assert diary.locator("#water-tip").is_hidden()
     assert_clean(browser)
+
+
+@pytest.mark.parametrize("theme, region", [("light", "uk"), ("night", "us-ca")])
+def test_ten_minute_alert_at_320px_and_200_percent_text(large, theme, region, output_dir):
+    """With the biggest text on the smallest phone the alert, the step and Stop/Pause/Next all stay on screen."""
+    b = large("320", theme)
+    b.context.add_init_script(f"location.protocol === 'http:' && localStorage.setItem('unknot-region', {json.dumps(region)})")
+    page = fresh_page(b, "/guide/calf")
+    start_player(page)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Pause").click()  # a long cramp: the hold is kept, time goes on
+    page.clock.run_for(10 * 60_000 + 1000)
+    alert = page.get_by_role("dialog").get_by_role("alert")
+    alert.wait_for(timeout=5000)
+    assert alert.get_by_role("link", name=re.compile(r"^Call ")).first.is_visible()
+    page.screenshot(path=str(output_dir / f"alert-320x640-200pc-{theme}.png"))
+    assert problems(page, "alert", player=True) == []
+    assert axe_problems(page, "alert") == []
+    assert_clean(b)
