@@ -40,7 +40,7 @@ function apply(root = document) {
     } else link.removeAttribute("href");
   }
   for (const note of root.querySelectorAll("[data-call-note]")) note.hidden = Boolean(region);
-  for (const name of root.querySelectorAll("[data-region-name]")) name.textContent = region?.name ?? `${table.fallback.label} (${table.fallback.emergency} shown)`;
+  for (const name of root.querySelectorAll("[data-region-name]")) name.textContent = region?.name ?? `somewhere else (${table.fallback.emergency} shown)`;
   for (const button of root.querySelectorAll("[data-region]")) button.setAttribute("aria-pressed", String(button.dataset.region === key));
 }
 
