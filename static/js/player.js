@@ -141,7 +141,7 @@ dialog.innerHTML = `
     <p class="pl-count" data-el="count"></p>
   </div>
   <div class="pl-bar" aria-hidden="true"><span data-el="bar"></span></div>
-  <div class="pl-stage">
+  <div class="pl-stage" tabindex="0" role="region" aria-label="This step"><!-- focusable: at large text it scrolls -->
     <p class="pl-phase" data-el="phase"></p>
     <div class="pl-text" data-el="text"></div>
   </div>
