@@ -19,7 +19,7 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   const type = event.data && event.data.type;
   if (type === "skip-waiting") self.skipWaiting();
-  else if (type === "flush-outbox") event.waitUntil(flushOutbox()); // a page opened (static/js/app.js)
+  else if (type === "flush-outbox") event.waitUntil(Promise.all([flushOutbox(), reportAlive()])); // a page opened (static/js/app.js)
 });
 
 self.addEventListener("fetch", (event) => {
@@ -94,15 +94,26 @@ const iconUrl = (name) => PRECACHE.find((url) => url.startsWith(`/static/icons/$
 
 self.addEventListener("push", (event) => {
   const data = readPush(event);
-  event.waitUntil(self.registration.showNotification(data.title, {
+  event.waitUntil(Promise.all([reportAlive(), self.registration.showNotification(data.title, {
     body: data.body,
     icon: iconUrl("icon-192.png"),
     badge: iconUrl("badge-96.png"),
     tag: data.tag,
     data: { url: data.url, kind: data.kind },
     actions: ACTIONS[data.kind] || [],
-  }));
+  })]));
 });
+
+/* The server forgets a subscription it has not heard from in 60 days (a dead
+   endpoint may still answer 201), so this device says it is here: when a
+   reminder reaches it and when a page opens, at most twice a day. */
+const ALIVE_EVERY_MS = 12 * 60 * 60 * 1000;
+
+async function reportAlive() {
+  const last = (await kvGet("alive-at")) || 0;
+  if (Date.now() - last < ALIVE_EVERY_MS) return;
+  if (await callApi("/api/reminders", "GET")) await kvSet("alive-at", Date.now());
+}
 
 function readPush(event) {
   let data = {};

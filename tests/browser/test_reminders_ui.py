@@ -190,3 +190,37 @@ def test_turn_off_deletes_the_subscription(launch_browser, live_server, push_ser
 
     with live_server.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_worker_checks_in_when_a_reminder_reaches_it(launch_browser, live_server, push_service, push_app, client, clock):
+    """forget-inactive counts only what a live device does: a shown reminder
+    makes the worker call the API (at most twice a day), a dead endpoint's 201 cannot."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from webapp.db import db
+    from webapp.models import Subscription
+
+    browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
+    long_ago = clock() - timedelta(days=30)
+
+    def seen():
+        with push_app.app_context():
+            return db.session.scalar(select(Subscription.last_seen_at))
+
+    with push_app.app_context():
+        db.session.execute(update(Subscription).values(last_seen_at=long_ago))
+        db.session.commit()
+    page.evaluate("""new Promise(r => { const o = indexedDB.open('unknot', 1);
+        o.onsuccess = () => { const t = o.result.transaction('kv', 'readwrite');
+        t.objectStore('kv').delete('alive-at'); t.oncomplete = () => r(); }; })""")
+    assert seen() < long_ago + timedelta(minutes=1)
+
+    session = page.context.new_cdp_session(page)
+    push_and_wait_for_notifications(page, session, live_server.url,
+                                    {"kind": "stretch", "title": "Stretch", "body": "b", "url": "/", "tag": "stretch"})
+    deadline = time.monotonic() + 15
+    while seen() < long_ago + timedelta(days=29):
+        assert time.monotonic() < deadline, f"the worker did not check in after showing a reminder"
+        page.evaluate("() => new Promise((r) => setTimeout(r, 50))")
