@@ -113,7 +113,7 @@ def manifest():
              "form_factor": "narrow", "label": "A guided calf stretch in the dim night theme"},
         ],
         "shortcuts": [
-            {"name": "Cramp now", "short_name": "Cramp now", "description": "Start the calf stretch straight away",
+            {"name": "Cramp now", "short_name": "Cramp now", "description": "Open the calf stretch, ready to start",
              "url": "/guide/calf?source=shortcut", "icons": [{"src": asset_url("icons/icon-192.png"), "sizes": "192x192"}]},
             {"name": "Bedtime stretch", "short_name": "Bedtime", "description": "The three-minute routine before sleep",
              "url": "/routine/bedtime?source=shortcut", "icons": [{"src": asset_url("icons/icon-192.png"), "sizes": "192x192"}]},
