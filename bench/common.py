@@ -35,7 +35,7 @@ def subscriptions(origin: str, n: int, prefix: str = "s") -> list[dict]:
 
 
 def awake_plan(now: datetime) -> dict:
-    from webapp.plan import default_plan
+    from webapp.reminders.plan import default_plan
 
     plan = default_plan("UTC")
     plan["quiet"] = {"from": (now + timedelta(hours=6)).strftime("%H:%M"),
@@ -47,8 +47,8 @@ def awake_plan(now: datetime) -> dict:
 
 def insert_due(app, subs: list[dict], due_at, *, chunk=5000) -> list[str]:
     """Subscriptions and one due hydration row each; due_at one moment or one per sub."""
-    from webapp.db import db
-    from webapp.models import DueReminder, Subscription
+    from webapp.store.db import db
+    from webapp.store.models import DueReminder, Subscription
 
     dues = due_at if isinstance(due_at, list) else [due_at] * len(subs)
     plan = awake_plan(min(dues))
@@ -122,7 +122,7 @@ def make_app(url: str, tmp: str, origin: str, **config):
 
 
 def close_app(app):
-    from webapp import dispatch
+    from webapp.jobs import dispatch
 
     dispatch.close(app)
     app.extensions["unknot_db"].engine.dispose()
@@ -180,8 +180,8 @@ def burst(app, url, tmp, standin, *, n_burst, workers=1, lead=2.0, timeout=180.0
 
     from sqlalchemy import func, select, update
 
-    from webapp.db import db
-    from webapp.models import DueReminder, Heartbeat
+    from webapp.store.db import db
+    from webapp.store.models import DueReminder, Heartbeat
 
     procs = start_workers(workers, worker_env(url, tmp, standin.origin, **settings), tmp)
     try:

@@ -48,7 +48,7 @@ def crypto_only(subs, signer, fresh_signature=False):
     """(b) what every message must cost at least: aes128gcm for its subscriber
     (push.encrypt), plus the VAPID header (cached per origin, as Unknot does;
     or signed anew per message, as pywebpush does)."""
-    from webapp.push import encrypt, origin_of
+    from webapp.push.message import encrypt, origin_of
 
     started = time.perf_counter()
     for sub in subs:
@@ -64,7 +64,7 @@ def crypto_only(subs, signer, fresh_signature=False):
 def unknot_pass(backend, origin, subs, **config):
     """(c) one real dispatch pass over len(subs) due rows, in a process set
     up as `reminders dispatch` sets itself up; (rate, counts)."""
-    from webapp import dispatch
+    from webapp.jobs import dispatch
 
     with common.database(backend) as (url, tmp):
         app = common.make_app(url, tmp, origin, **config)
@@ -91,8 +91,8 @@ def _how(procs):
 
 def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=False, processes=(None,)):
     out = print if not quiet else (lambda *a, **k: None)
-    from webapp.dispatch import usable_cores
-    from webapp.push import VapidSigner, load_or_create_vapid_key
+    from webapp.jobs.dispatch import usable_cores
+    from webapp.push.vapid import VapidSigner, load_or_create_vapid_key
 
     results = {}
     backends = common.backends(db)

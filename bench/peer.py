@@ -52,7 +52,7 @@ def node(job_file, mode, ca_bundle):
 
 def vapid_raw(key_path):
     """web-push's key format: base64url raw private scalar and public point."""
-    from webapp.push import load_or_create_vapid_key, public_key_b64
+    from webapp.push.vapid import load_or_create_vapid_key, public_key_b64
 
     key = load_or_create_vapid_key(key_path)
     return common.b64(key.private_numbers().private_value.to_bytes(32, "big")), public_key_b64(key)

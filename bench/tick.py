@@ -30,7 +30,7 @@ from bench.standin import StandIn
 
 def measure(subs=100_000, burst=10_000, db="both", pg_url=None, quiet=False, ticks=30, send_processes=None):
     out = print if not quiet else (lambda *a, **k: None)
-    from webapp import scheduler
+    from webapp.jobs import scheduler
 
     results = {}
     backends = [db] if db != "both" else (["sqlite", "postgresql"] if common.pg_reachable(pg_url or common.PG_URL)

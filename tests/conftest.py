@@ -101,7 +101,7 @@ def make_app(tmp_path, clock, storage):
         return app
 
     yield make
-    from webapp import dispatch
+    from webapp.jobs import dispatch
 
     for app, engine in made:  # no threads, sockets or database connections outlive the test
         dispatch.close(app)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from webapp.models import DueReminder, Subscription
-from webapp.plan import default_plan
+from webapp.store.models import DueReminder, Subscription
+from webapp.reminders.plan import default_plan
 
 
 def awake_plan(now: datetime) -> dict:

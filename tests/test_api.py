@@ -4,8 +4,8 @@ import copy
 import pytest
 from sqlalchemy import func, select
 
-from webapp.db import db
-from webapp.models import DueReminder, Subscription
+from webapp.store.db import db
+from webapp.store.models import DueReminder, Subscription
 
 
 def bearer(token):

@@ -34,7 +34,7 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path):
 def test_migrations_run_on_start_and_by_command(app, runner):
     from sqlalchemy import inspect
 
-    from webapp.db import db
+    from webapp.store.db import db
 
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())

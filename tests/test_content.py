@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.pages import PRECACHED_PAGES
+from webapp.web.pages import PRECACHED_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "webapp" / "content"

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.seed import add_due
-from webapp import dispatch, reminders, scheduler
-from webapp.db import db
-from webapp.fanout import Fanout
-from webapp.models import Delivery, DueReminder, Heartbeat, Subscription
-from webapp.pushing import channel
+from webapp.jobs import dispatch, scheduler
+from webapp.reminders import due
+from webapp.store.db import db
+from webapp.push.sender import Fanout
+from webapp.store.models import Delivery, DueReminder, Heartbeat, Subscription
+from webapp.push.channel import channel
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ def test_a_plan_change_during_a_send_wins_over_the_send(push_app, seeded):
     [job] = claim(push_app, T0)
     with push_app.app_context(), db.begin() as session:
         sub = session.get(Subscription, sid)
-        reminders.snooze(session, sub, "hydration", 30, T0)
+        due.snooze(session, sub, "hydration", 30, T0)
     job.started, job.outcome = True, "ok"
     with push_app.app_context():
         dispatch.in_transaction(lambda s: dispatch._apply(s, [job], T0, "a" * 32))

@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 from tests.procs import Workers, wait_until
 from tests.seed import add_due, awake_plan
-from webapp import dispatch, schedule
-from webapp.db import db
-from webapp.models import Delivery, DueReminder
-from webapp.pushing import channel
+from webapp.jobs import dispatch
+from webapp.reminders import schedule
+from webapp.store.db import db
+from webapp.store.models import Delivery, DueReminder
+from webapp.push.channel import channel
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -5,9 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from webapp import dispatch, retention
-from webapp.db import db
-from webapp.models import Subscription
+from webapp.jobs import dispatch
+from webapp.store import retention
+from webapp.store.db import db
+from webapp.store.models import Subscription
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 14, 0, 1, tzinfo=UTC)
@@ -75,8 +76,8 @@ def test_migration_0004_keeps_every_reminder_and_marks_existing_subscriptions_se
     from sqlalchemy import text
 
     from webapp import create_app
-    from webapp.db import make_engine
-    from webapp.migrate import alembic_config
+    from webapp.store.db import make_engine
+    from webapp.store.migrate import alembic_config
 
     engine = make_engine(storage.url)
     try:

@@ -2,7 +2,7 @@
 every form of IPv4 inside IPv6 is judged by the IPv4 address or refused."""
 import pytest
 
-from webapp.netguard import is_public
+from webapp.push.netguard import is_public
 
 PUBLIC = [
     "8.8.8.8",

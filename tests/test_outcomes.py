@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.seed import add_due
-from webapp import dispatch, http1, outcomes
-from webapp.db import db
-from webapp.models import DueReminder, Subscription
-from webapp.pushing import channel
+from webapp.jobs import dispatch
+from webapp.push import http1, outcomes
+from webapp.store.db import db
+from webapp.store.models import DueReminder, Subscription
+from webapp.push.channel import channel
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -78,7 +79,7 @@ def test_401_and_403_keep_the_subscription_show_on_healthz_and_log_once(app, pus
     client = app.test_client()
     assert client.get("/healthz").json["push"] == {"ok": True, "problems": []}
     push_service.respond(status)
-    with caplog.at_level(logging.ERROR, logger="webapp.fanout"):
+    with caplog.at_level(logging.ERROR, logger="webapp.push.sender"):
         assert run(app) == {"config": 4}
         clock.advance(timedelta(hours=2, minutes=1))  # the next hydration reminder, refused again
         assert run(app) == {"config": 4}

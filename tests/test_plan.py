@@ -6,14 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.plan import (
-    DEFAULT_PLAN,
-    PlanError,
-    available_zones,
-    default_plan,
-    parse_hhmm,
-    validate_plan,
-)
+from webapp.reminders.plan import DEFAULT_PLAN, PlanError, available_zones, default_plan, validate_plan
+from webapp.reminders.times import parse_hhmm
 
 
 def plan(**changes):

@@ -3,7 +3,7 @@ a real VAPID subject, saying which variable is wrong."""
 import pytest
 
 from webapp import create_app
-from webapp.push import load_or_create_vapid_key
+from webapp.push.vapid import load_or_create_vapid_key
 
 
 @pytest.fixture

@@ -19,19 +19,16 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for pushservice
 
 from pushservice import PushService  # noqa: E402
-from webapp.fanout import Fanout  # noqa: E402
-from webapp.push import (  # noqa: E402
+from webapp.push.sender import Fanout
+from webapp.push.message import (
     MAX_PAYLOAD,
     PayloadTooLarge,
-    VapidKeyError,
-    VapidSigner,
     encode_payload,
     encrypt,
-    load_or_create_vapid_key,
     parse_retry_after,
-    public_key_b64,
     topic_for,
 )
+from webapp.push.vapid import VapidKeyError, VapidSigner, load_or_create_vapid_key, public_key_b64
 
 SUBJECT = "mailto:test@unknot.example"
 

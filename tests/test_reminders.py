@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from tests.pushservice import PushService
-from webapp import dispatch
-from webapp.db import db
-from webapp.models import Delivery, Subscription
+from webapp.jobs import dispatch
+from webapp.store.db import db
+from webapp.store.models import Delivery, Subscription
 
 UTC = timezone.utc
 

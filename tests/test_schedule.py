@@ -7,8 +7,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from webapp.plan import available_zones, default_plan, parse_hhmm, time_in_quiet, time_in_window, validate_plan
-from webapp.schedule import in_quiet, local_date, next_due, snooze_until
+from webapp.reminders.plan import available_zones, default_plan, validate_plan
+from webapp.reminders.times import parse_hhmm, time_in_quiet, time_in_window
+from webapp.reminders.schedule import in_quiet, local_date, next_due, snooze_until
 
 UTC = timezone.utc
 NO_QUIET = {"from": "00:00", "until": "00:00"}
@@ -451,8 +452,8 @@ def test_snooze_is_never_in_quiet_hours_and_not_early(case, minutes):
 
 
 def test_next_live_due_skips_what_expired_during_an_outage():
-    from webapp.plan import default_plan
-    from webapp.schedule import deliver_by, next_live_due
+    from webapp.reminders.plan import default_plan
+    from webapp.reminders.schedule import deliver_by, next_live_due
 
     plan = default_plan("UTC")
     due_at = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)

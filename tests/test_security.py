@@ -9,9 +9,9 @@ import pytest
 from tests.pushservice import PushService
 from webapp import create_app
 from webapp.config import Defaults
-from webapp.endpoints import AllowList, EndpointError, check_endpoint
-from webapp.fanout import Fanout
-from webapp.push import VapidKeyError, VapidSigner, load_or_create_vapid_key
+from webapp.push.endpoints import AllowList, EndpointError, check_endpoint
+from webapp.push.sender import Fanout
+from webapp.push.vapid import VapidKeyError, VapidSigner, load_or_create_vapid_key
 
 HOSTILE = [
     "https://10.0.0.1/push",
@@ -97,8 +97,8 @@ def test_spellings_of_one_endpoint_are_one_subscription(make_app, no_network):
     """Upper-case host, :443 and :0443 are the same push endpoint: stored once, normalised."""
     from sqlalchemy import select
 
-    from webapp.db import db
-    from webapp.models import Subscription
+    from webapp.store.db import db
+    from webapp.store.models import Subscription
 
     app = make_app()
     client = app.test_client()
@@ -116,8 +116,8 @@ def test_spellings_of_one_endpoint_are_one_subscription(make_app, no_network):
 
 def test_the_sender_parses_endpoints_as_subscribe_does():
     """One parser: what subscribe stores is what the sender sends to."""
-    from webapp.endpoints import parse_endpoint
-    from webapp.fanout import _parse_endpoint
+    from webapp.push.endpoints import parse_endpoint
+    from webapp.push.sender import _parse_endpoint
 
     for url in ["https://FCM.googleapis.com:443/fcm/send/a?b=c", "http://127.0.0.1:8123/push/x"]:
         parsed = parse_endpoint(url)
@@ -217,7 +217,7 @@ def test_vapid_key_is_never_served(client, app):
 
 
 def test_production_needs_a_secret_key(tmp_path, monkeypatch):
-    from webapp.push import load_or_create_vapid_key
+    from webapp.push.vapid import load_or_create_vapid_key
 
     load_or_create_vapid_key(tmp_path / "k.pem")  # production never makes its own (tests/test_production.py)
     base = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite", "VAPID_PRIVATE_KEY": str(tmp_path / "k.pem"),
@@ -263,8 +263,8 @@ def test_per_device_limits_key_on_the_device_not_the_header(subscribe):
 def test_tokens_are_stored_only_as_hashes(subscribe, push_app):
     from sqlalchemy import select
 
-    from webapp.db import db
-    from webapp.models import Subscription
+    from webapp.store.db import db
+    from webapp.store.models import Subscription
 
     _, token = subscribe()
     with push_app.app_context():
@@ -277,9 +277,9 @@ def test_forget_inactive_deletes_silent_subscriptions_and_old_logs(subscribe, pu
 
     from sqlalchemy import func, select
 
-    from webapp import dispatch
-    from webapp.db import db
-    from webapp.models import Delivery, Subscription
+    from webapp.jobs import dispatch
+    from webapp.store.db import db
+    from webapp.store.models import Delivery, Subscription
 
     _, kept = subscribe("UTC")
     silent, _ = subscribe("UTC")
@@ -306,9 +306,9 @@ def test_delivery_log_never_keeps_the_endpoint(subscribe, push_app, push_service
 
     from sqlalchemy import select
 
-    from webapp import dispatch
-    from webapp.db import db
-    from webapp.models import Delivery
+    from webapp.jobs import dispatch
+    from webapp.store.db import db
+    from webapp.store.models import Delivery
 
     sub, _ = subscribe("UTC")
     clock.set(datetime(2026, 3, 2, 14, 0, 1, tzinfo=timezone.utc))
@@ -335,7 +335,7 @@ def test_behind_a_trusted_proxy_the_client_address_and_https_are_seen(make_app):
 def test_the_scheduler_runs_forget_inactive_daily(app):
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from webapp import scheduler
+    from webapp.jobs import scheduler
 
     jobs = BackgroundScheduler()
     scheduler.add_jobs(jobs, app)
@@ -350,7 +350,7 @@ def test_no_secret_reaches_the_logs(subscribe, push_app, push_service, clock, ca
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from webapp import scheduler
+    from webapp.jobs import scheduler
 
     caplog.set_level(logging.DEBUG)
     sub, token = subscribe("UTC")
@@ -374,8 +374,8 @@ def test_migration_0003_normalises_stored_endpoints_and_keeps_the_oldest(make_ap
     import sqlalchemy as sa
     from alembic import command
 
-    from webapp import migrate
-    from webapp.db import db
+    from webapp.store import migrate
+    from webapp.store.db import db
 
     app = make_app()
     t0 = datetime(2026, 1, 1, 12, 0)
@@ -421,7 +421,7 @@ def test_migration_0003_normalises_stored_endpoints_and_keeps_the_oldest(make_ap
     ("/guide/calf\n", False), ("/guide /calf", False), (None, False),
 ])
 def test_payload_urls_are_paths_that_resolve_to_themselves(url, ok):
-    from webapp.push import encode_payload
+    from webapp.push.message import encode_payload
 
     if ok:
         assert b'"url"' in encode_payload("test", "t", "b", url, "test")

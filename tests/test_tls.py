@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.procs import wait_until
 from tests.pushservice import PushService
 from tests.tlspushservice import CA
-from webapp.fanout import Fanout
-from webapp.push import VapidSigner
+from webapp.push.sender import Fanout
+from webapp.push.vapid import VapidSigner
 
 SUBJECT = "mailto:test@unknot.example"
 
@@ -69,7 +69,7 @@ def test_many_in_flight_over_tls_stay_within_the_cap_per_origin(ca, senders):
         sender = senders(svc, concurrency=40, per_origin=3)
         svc.respond("hang", seconds=0.2, times=12)
         subs = [svc.make_subscription() for _ in range(30)]
-        from webapp.fanout import Message
+        from webapp.push.sender import Message
 
         results = sender.submit([Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60,
                                          "normal", "t") for s in subs]).result(30)
@@ -245,7 +245,7 @@ def test_a_slow_name_lookup_is_bounded(ca, senders):
 def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
     """At no distance, a few connections carry a burst: a TLS handshake costs
     more CPU than the message it would carry."""
-    from webapp.fanout import Message
+    from webapp.push.sender import Message
 
     with PushService(tls=ca.server_context("127.0.0.1")) as svc:
         sender = senders(svc, concurrency=1024, per_origin=512)
@@ -258,7 +258,7 @@ def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
 
 
 def test_requests_waiting_for_a_connection_keep_their_deadline_and_the_pool_stays_sound(ca, senders):
-    from webapp.fanout import Message
+    from webapp.push.sender import Message
 
     with PushService(tls=ca.server_context("127.0.0.1")) as svc:
         sender = senders(svc, per_origin=1, timeout=0.5)

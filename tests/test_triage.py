@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from webapp import content
-from webapp.plan import PlanError, default_plan, validate_plan
-from webapp.schedule import next_due
+from webapp.reminders.plan import PlanError, default_plan, validate_plan
+from webapp.reminders.schedule import next_due
 
 
 def bearer(token):

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from tests.procs import Workers, wait_until
 from tests.seed import add_due
-from webapp.db import db
-from webapp.models import Delivery, DueReminder, Heartbeat
-from webapp.pushing import channel
+from webapp.store.db import db
+from webapp.store.models import Delivery, DueReminder, Heartbeat
+from webapp.push.channel import channel
 
 UTC = timezone.utc
 

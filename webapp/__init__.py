@@ -6,9 +6,9 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Defaults
-from .jsonbody import BoundedJSONProvider
-from .private_files import load_or_create
+from webapp.config import Defaults
+from webapp.web.jsonbody import BoundedJSONProvider
+from webapp.store.private_files import load_or_create
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ def create_app(test_config=None):
         "sqlite:///" + os.path.join(app.instance_path, "unknot.sqlite")
     )
     if app.config["PRODUCTION"]:
-        from .pushing import check_production
+        from webapp.push.channel import check_production
 
         check_production(app.config)
     app.config["VAPID_PRIVATE_KEY"] = app.config["VAPID_PRIVATE_KEY"] or os.path.join(
@@ -44,9 +44,11 @@ def create_app(test_config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import (api, assets, cli, compress, errors, health, limits, migrate, pages, pushing,
-                   scheduler, security)
-    from .db import db
+    from webapp.web import api, assets, compress, errors, health, limits, pages, security
+    from webapp.jobs import cli, scheduler
+    from webapp.store import migrate
+    from webapp.push import channel
+    from webapp.store.db import db
 
     db.init_app(app)
     migrate.upgrade()
@@ -55,7 +57,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     limits.init_app(app)
     assets.init_app(app)
-    pushing.init_app(app)
+    channel.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(migrate.bp)

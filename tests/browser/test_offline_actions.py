@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from test_reminders_ui import subscribed_page  # tests/browser is on the path (no __init__.py)
 
-from webapp.db import db
-from webapp.models import WaterLog
+from webapp.store.db import db
+from webapp.store.models import WaterLog
 
 
 @pytest.fixture

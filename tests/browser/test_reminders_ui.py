@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from webapp import dispatch
+from webapp.jobs import dispatch
 
 
 @pytest.fixture
@@ -185,8 +185,8 @@ def test_turn_off_deletes_the_subscription(launch_browser, live_server, push_ser
     page.get_by_text("Reminders are off.").wait_for(timeout=15000)
     from sqlalchemy import func, select
 
-    from webapp.db import db
-    from webapp.models import Subscription
+    from webapp.store.db import db
+    from webapp.store.models import Subscription
 
     with live_server.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Subscription)) == 0
@@ -199,8 +199,8 @@ def test_worker_checks_in_when_a_reminder_reaches_it(launch_browser, live_server
 
     from sqlalchemy import select, update
 
-    from webapp.db import db
-    from webapp.models import Subscription
+    from webapp.store.db import db
+    from webapp.store.models import Subscription
 
     browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
     long_ago = clock() - timedelta(days=30)

@@ -1,7 +1,7 @@
 """Alembic environment: the connection comes from the app (see webapp/migrate.py)."""
 from alembic import context
 
-from webapp.models import Base
+from webapp.store.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 
-from . import clock
-from .db import db
-from .models import Delivery, Heartbeat
+from webapp import clock
+from webapp.store.db import db
+from webapp.store.models import Delivery, Heartbeat
 
 bp = Blueprint("health", __name__)
 

@@ -12,7 +12,7 @@ Outcomes (push.SendResult.outcome), and what the dispatcher does with them:
 """
 from __future__ import annotations
 
-from . import http1
+from webapp.push import http1
 
 # (lowest status, highest status, outcome, source). First match wins.
 TABLE = (

@@ -1,55 +1,29 @@
-"""Web Push: the VAPID key, payloads, encryption and sending (no Flask).
+"""Web Push messages (no Flask): the payload, its aes128gcm encryption and
+the RFC 8030 headers, and what became of a send.
 
-- RFC 8292 (VAPID): an ES256 JWT per push-service origin, signed here with
-  `cryptography` and cached, since signing is the costliest step of a send
-  after encryption.
 - RFC 8291 / 8188: payloads are encrypted aes128gcm with http_ece, with a new
   ephemeral key and salt per message, one record of at most MAX_BODY bytes.
 - RFC 8030: TTL, Urgency and Topic headers, and the outcomes of a send
   (SendResult) the dispatcher acts on: ok, gone, retry, drop, config.
 
-The sending itself is webapp.fanout (over webapp.http1); what each answer
-means, webapp.outcomes.
+VAPID is webapp.push.vapid; the sending webapp.push.sender (over
+webapp.push.http1); what each answer means, webapp.push.outcomes.
 """
 from __future__ import annotations
 
 import base64
-import functools
 import email.utils
+import functools
 import json
 import math
 import re
-import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import timezone
 from urllib.parse import unquote, urlsplit
 
 import http_ece
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
-from .private_files import InsecureFile, load_or_create
-
-__all__ = [
-    "MAX_PAYLOAD",
-    "URGENCIES",
-    "KINDS",
-    "VapidKeyError",
-    "PayloadTooLarge",
-    "load_or_create_vapid_key",
-    "public_key_b64",
-    "VapidSigner",
-    "encode_payload",
-    "topic_for",
-    "encrypt",
-    "subscriber_keys",
-    "check_headers",
-    "origin_of",
-    "SendResult",
-    "parse_retry_after",
-]
 
 # The strictest route sets the limit: Mozilla relays to Firefox for Android
 # through FCM, which takes about 3 KB, not the 4096 bytes RFC 8030 asks of
@@ -61,9 +35,6 @@ RECORD_SIZE = 4096
 URGENCIES = ("very-low", "low", "normal", "high")
 KINDS = ("hydration", "stretch", "test")
 
-JWT_LIFETIME = 12 * 3600
-# Re-sign once less than this is left, so a token never expires in flight.
-JWT_MIN_REMAINING = 3600
 # Longest Retry-After we pass on (a week); guards against absurd values.
 MAX_RETRY_AFTER = 7 * 24 * 3600
 
@@ -71,92 +42,8 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-class VapidKeyError(Exception):
-    """The VAPID key file exists but may not (or cannot) be used."""
-
-
 class PayloadTooLarge(ValueError):
     """The payload would not fit the strictest push route (MAX_BODY)."""
-
-
-# -- VAPID key ----------------------------------------------------------------
-
-def load_or_create_vapid_key(path) -> ec.EllipticCurvePrivateKey:
-    """Load the P-256 VAPID key from `path`, creating it (mode 0600) if missing.
-
-    Refuses a file others may read: the key lets anyone push to every
-    subscriber. Concurrent starters all end up with the same key.
-    """
-    try:
-        data = load_or_create(path, _new_key_pem)
-    except InsecureFile as exc:
-        raise VapidKeyError(f"VAPID key: {exc}") from None
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise VapidKeyError(f"VAPID key {path} is not an unencrypted PEM private key") from exc
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise VapidKeyError(f"VAPID key {path} is not a P-256 (prime256v1) key")
-    return key
-
-
-def _new_key_pem() -> bytes:
-    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def public_key_b64(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> str:
-    """The applicationServerKey: base64url, unpadded, of the 65-byte point."""
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        key = key.public_key()
-    raw = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return _b64url(raw)
-
-
-# -- VAPID signature --------------------------------------------------------------
-
-class VapidSigner:
-    """Makes the `Authorization: vapid t=…, k=…` header for a push-service origin.
-
-    A token lives 12 hours and is reused per audience until less than an hour
-    is left, so most sends cost no signature at all.
-    """
-
-    def __init__(self, key: ec.EllipticCurvePrivateKey, subject: str):
-        if not isinstance(subject, str) or not (
-            (subject.startswith("mailto:") and len(subject) > len("mailto:"))
-            or (subject.startswith("https://") and len(subject) > len("https://"))
-        ):
-            raise ValueError("VAPID subject must be a mailto: or https:// URL")
-        self._key = key
-        self.subject = subject
-        self.public_key = public_key_b64(key)
-        self._cache: dict[str, tuple[int, str]] = {}
-        self._lock = threading.Lock()
-
-    def header(self, audience_origin: str, now: float | datetime | None = None) -> str:
-        """The Authorization header value for requests to `audience_origin`."""
-        aud = origin_of(audience_origin)
-        if now is None:
-            now = time.time()
-        elif isinstance(now, datetime):
-            now = now.timestamp()
-        with self._lock:
-            cached = self._cache.get(aud)
-            if cached is not None and cached[0] - now >= JWT_MIN_REMAINING:
-                return cached[1]
-            exp = int(now) + JWT_LIFETIME
-            value = f"vapid t={self._jwt(aud, exp)}, k={self.public_key}"
-            self._cache[aud] = (exp, value)
-            return value
-
-    def _jwt(self, aud: str, exp: int) -> str:
-        header = _b64url(_compact_json({"typ": "JWT", "alg": "ES256"}))
-        claims = _b64url(_compact_json({"aud": aud, "exp": exp, "sub": self.subject}))
-        signing_input = f"{header}.{claims}".encode("ascii")
-        r, s = decode_dss_signature(self._key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        return f"{header}.{claims}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 # -- payload ----------------------------------------------------------------------
@@ -170,7 +57,7 @@ def encode_payload(kind: str, title: str, body: str, url: str, tag: str) -> byte
             raise ValueError(f"{name} must be a string")
     if not _same_origin_path(url):
         raise ValueError("url must be a same-origin path such as /guide/calf")
-    data = _compact_json({"kind": kind, "title": title, "body": body, "url": url, "tag": tag})
+    data = compact_json({"kind": kind, "title": title, "body": body, "url": url, "tag": tag})
     if len(data) > MAX_PAYLOAD:
         raise PayloadTooLarge(f"payload is {len(data)} bytes; at most {MAX_PAYLOAD} fit")
     return data
@@ -201,8 +88,8 @@ def subscriber_keys(p256dh: str, auth: str):
     """(public-key object, auth secret) of a subscription, checked once and
     then reused: loading the point costs more than one would think."""
     try:
-        point = _b64url_decode(p256dh)
-        secret = _b64url_decode(auth)
+        point = b64url_decode(p256dh)
+        secret = b64url_decode(auth)
     except (TypeError, ValueError) as exc:
         raise ValueError("subscription keys must hold base64url p256dh and auth") from exc
     if len(point) != 65 or point[0] != 4:
@@ -299,15 +186,15 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def _compact_json(obj) -> bytes:
+def compact_json(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _b64url(raw: bytes) -> str:
+def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _b64url_decode(text) -> bytes:
+def b64url_decode(text) -> bytes:
     if isinstance(text, bytes):
         text = text.decode("ascii")
     if not isinstance(text, str):

@@ -10,16 +10,17 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from . import clock, reminders
-from .db import db
-from .endpoints import EndpointError, check_endpoint
-from .errors import ApiError
-from .limits import limited
-from .models import Subscription, WaterLog
-from .openapi import document
-from .plan import PlanError, default_plan, validate_plan
-from .push import subscriber_keys
-from .pushing import channel
+from webapp import clock
+from webapp.reminders import due
+from webapp.store.db import db
+from webapp.push.endpoints import EndpointError, check_endpoint
+from webapp.web.errors import ApiError
+from webapp.web.limits import limited
+from webapp.store.models import Subscription, WaterLog
+from webapp.web.openapi import document
+from webapp.reminders.plan import PlanError, default_plan, validate_plan
+from webapp.push.message import subscriber_keys
+from webapp.push.channel import channel
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -106,7 +107,7 @@ def _same_keys(sub, p256dh, auth):
 
 
 def plan_view(sub):
-    return jsonify({**sub.plan, "next": reminders.next_times(db.session, sub)})
+    return jsonify({**sub.plan, "next": due.next_times(db.session, sub)})
 
 
 def _plan_or_400(data):
@@ -148,7 +149,7 @@ def subscribe():
     sub.last_seen_at = now
     session.flush()
     if status == 201:
-        reminders.schedule_all(session, sub, now)
+        due.schedule_all(session, sub, now)
     session.commit()
     return jsonify(id=sub.id, token=token), status
 
@@ -166,7 +167,7 @@ def get_plan(sub):
 @limited("action")
 def put_plan(sub):
     sub.plan = _plan_or_400(json_body())
-    reminders.schedule_all(db.session, sub, clock.now(current_app))
+    due.schedule_all(db.session, sub, clock.now(current_app))
     db.session.commit()
     return plan_view(sub)
 
@@ -176,9 +177,9 @@ def put_plan(sub):
 @with_subscription
 @limited("test_push")
 def test_push(sub):
-    reminders.queue_test(db.session, sub, clock.now(current_app))
+    due.queue_test(db.session, sub, clock.now(current_app))
     db.session.commit()
-    from .scheduler import wake
+    from webapp.jobs.scheduler import wake
 
     wake(current_app)
     return jsonify(queued=True), 202
@@ -212,14 +213,14 @@ def snooze(sub):
     kind, minutes = data.get("kind"), data.get("minutes")
     if set(data) - {"kind", "minutes", "at"}:
         raise ApiError(400, "invalid_body", "Send only kind, minutes and, for a delayed tap, at.")
-    if kind not in reminders.KINDS:
+    if kind not in due.KINDS:
         raise ApiError(400, "invalid_kind", "kind must be 'hydration' or 'stretch'.")
     if type(minutes) is not int or not 5 <= minutes <= 240:
         raise ApiError(400, "invalid_minutes", "minutes must be a whole number from 5 to 240.")
     now = clock.now(current_app)
     at = tapped_at(data, now)
     if at + timedelta(minutes=minutes) > now:  # a snooze already over when it arrives changes nothing
-        reminders.snooze(db.session, sub, kind, minutes, at)
+        due.snooze(db.session, sub, kind, minutes, at)
         db.session.commit()
     return plan_view(sub)
 
@@ -237,20 +238,20 @@ def log(sub):
     status = 200  # this tap was logged before
     if "at" not in data or db.session.scalar(select(WaterLog.id).where(
             WaterLog.subscription_id == sub.id, WaterLog.at == at).limit(1)) is None:
-        reminders.log_water(db.session, sub, at)
+        due.log_water(db.session, sub, at)
         if at < now:  # the next reminder counts from now, not from the tap
-            reminders.schedule_kind(db.session, sub, "hydration", now)
+            due.schedule_kind(db.session, sub, "hydration", now)
         db.session.commit()
         status = 201
-    return jsonify(logged="water", today=reminders.glasses_today(db.session, sub, now),
-                   next=reminders.next_times(db.session, sub)), status
+    return jsonify(logged="water", today=due.glasses_today(db.session, sub, now),
+                   next=due.next_times(db.session, sub)), status
 
 
 @bp.delete("/subscriptions/current")
 @limited("address")
 @with_subscription
 def unsubscribe(sub):
-    reminders.delete_subscription(db.session, sub.id)
+    due.delete_subscription(db.session, sub.id)
     db.session.commit()
     return "", 204
 

@@ -1,7 +1,7 @@
 """The HTML pages: complete without JavaScript, enhanced by it."""
 from flask import Blueprint, abort, render_template
 
-from . import content
+from webapp import content
 
 bp = Blueprint("pages", __name__)
 

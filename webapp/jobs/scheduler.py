@@ -19,8 +19,10 @@ import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import clock, dispatch, retention
-from .db import db
+from webapp import clock
+from webapp.jobs import dispatch
+from webapp.store import retention
+from webapp.store.db import db
 
 JOB_ID = "tick"
 log = logging.getLogger(__name__)

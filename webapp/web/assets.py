@@ -12,12 +12,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from . import ROOT, content
+from webapp import ROOT, content
 
 bp = Blueprint("assets", __name__)
 STATIC = ROOT / "static"
 SW_SOURCE = ROOT / "service_worker" / "sw.js"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = ROOT / "webapp" / "templates"
 # Served and precached; the icon generator and the SVG sources stay out.
 PRECACHED_SUFFIXES = {".css", ".js", ".png", ".svg", ".json"}
 PRECACHE_SKIP = {"icons/badge.svg", "icons/icon-512.png", "icons/icon-maskable-512.png"}
@@ -52,13 +52,13 @@ def asset_url(path):
 def version():
     """One hash over everything a page or the worker is made of."""
     sources = [SW_SOURCE, *content.files(), *sorted(TEMPLATES.rglob("*.html"))]
-    sources += sorted(Path(__file__).resolve().parent.glob("*.py"))
+    sources += sorted((ROOT / "webapp").rglob("*.py"))
     sources += [STATIC / p for p in static_hashes()]
     return _digest(sources)[:16]
 
 
 def precache_urls():
-    from .pages import PRECACHED_PAGES
+    from webapp.web.pages import PRECACHED_PAGES
 
     files = [asset_url(p) for p in static_hashes()
              if p not in PRECACHE_SKIP and not p.startswith("screenshots/")]

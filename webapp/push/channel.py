@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from .config import Defaults
-from .endpoints import AllowList
-from .push import VapidSigner, load_or_create_vapid_key, public_key_b64
+from webapp.config import Defaults
+from webapp.push.endpoints import AllowList
+from webapp.push.vapid import VapidSigner, load_or_create_vapid_key, public_key_b64
 
 
 @dataclass

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from .models import Delivery, Subscription, WaterLog
+from webapp.store.models import Delivery, Subscription, WaterLog
 
 INACTIVE = timedelta(days=60)
 LOG_DAYS = timedelta(days=30)

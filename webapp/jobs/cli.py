@@ -3,8 +3,10 @@ import click
 from flask import Blueprint, current_app
 from flask.cli import with_appcontext
 
-from . import clock, dispatch, retention, scheduler
-from .db import db
+from webapp import clock
+from webapp.jobs import dispatch, scheduler
+from webapp.store import retention
+from webapp.store.db import db
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
 

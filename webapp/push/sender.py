@@ -31,9 +31,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from . import http1, outcomes
-from .endpoints import parse_endpoint
-from .push import SendResult, check_headers, encrypt, parse_retry_after
+from webapp.push import http1, outcomes
+from webapp.push.endpoints import parse_endpoint
+from webapp.push.message import SendResult, check_headers, encrypt, parse_retry_after
 
 log = logging.getLogger(__name__)
 

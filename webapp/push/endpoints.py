@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .push import origin_of
+from webapp.push.message import origin_of
 
 
 # Letters, digits and hyphens in dot-separated labels: no IDN tricks, no escapes.

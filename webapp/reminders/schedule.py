@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from .plan import parse_hhmm, time_in_quiet, time_in_window
+from webapp.reminders.times import parse_hhmm, time_in_quiet, time_in_window
 
 __all__ = ["KINDS", "SEARCH_DAYS", "in_quiet", "local_date", "next_due", "snooze_until",
            "quiet_starts_after", "deliver_by", "next_live_due"]

@@ -45,14 +45,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Text, bindparam, cast, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from . import clock, content, schedule
-from .db import db
-from .config import Defaults
-from .fanout import Fanout, Message
-from .models import Delivery, DueReminder, Heartbeat, Subscription, UTCDateTime, WaterLog
-from .payloads import URGENCY, next_tip, reminder_payload
-from .push import encode_payload, origin_of, topic_for
-from .pushing import channel
+from webapp import clock, content
+from webapp.reminders import schedule
+from webapp.store.db import db
+from webapp.config import Defaults
+from webapp.push.sender import Fanout, Message
+from webapp.store.models import Delivery, DueReminder, Heartbeat, Subscription, UTCDateTime, WaterLog
+from webapp.reminders.payloads import URGENCY, next_tip, reminder_payload
+from webapp.push.message import encode_payload, origin_of, topic_for
+from webapp.push.channel import channel
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
-from . import schedule
-from .models import DueReminder, Subscription, WaterLog
+from webapp.reminders import schedule
+from webapp.store.models import DueReminder, Subscription, WaterLog
 
 KINDS = ("hydration", "stretch")
 # A test push older than this is not worth sending.

@@ -47,7 +47,7 @@ from typing import Awaitable, Callable
 
 import certifi
 
-from . import netguard
+from webapp.push import netguard
 
 MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100

@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Blueprint
 
-from .db import db
+from webapp.store.db import db
 
 bp = Blueprint("db", __name__, cli_group="db")
 

@@ -1,0 +1,1 @@
+"""Web Push: VAPID, messages and their encryption, endpoint rules, the HTTP client and the sender."""

@@ -1,0 +1,1 @@
+"""The reminder domain (pure): kinds, plans, wall-clock rules, schedules, payloads; and a subscription's due rows."""

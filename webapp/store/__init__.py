@@ -1,0 +1,1 @@
+"""Storage: the database per app, models, migrations, retention, private files."""
