@@ -49,7 +49,9 @@ def create_app(test_config=None):
     from webapp.store import migrate
     from webapp.push import channel
     from webapp.store.db import db
+    from webapp.reminders import kinds
 
+    kinds.init_app(app)
     db.init_app(app)
     migrate.upgrade()
     security.init_app(app)

@@ -64,3 +64,30 @@ KINDS = (
 def client_kinds(kinds=KINDS) -> dict:
     """{name: Kind.client()} for every kind, as injected into sw.js and /reminders."""
     return {k.name: k.client() for k in kinds}
+
+
+class Registry:
+    """The kinds one app knows, by name (each app has its own: see init_app)."""
+
+    def __init__(self, kinds):
+        self.by_name = {k.name: k for k in kinds}
+        if len(self.by_name) != len(kinds):
+            raise ValueError("two reminder kinds share a name")
+
+    def __getitem__(self, name) -> Kind:
+        return self.by_name[name]
+
+    def __iter__(self):
+        return iter(self.by_name.values())
+
+    def client(self) -> dict:
+        return client_kinds(self)
+
+
+def init_app(app):
+    """The app's registry: KINDS, or ``REMINDER_KINDS`` from a test config."""
+    app.extensions["unknot_kinds"] = Registry(app.config.get("REMINDER_KINDS") or KINDS)
+
+
+def registry(app) -> Registry:
+    return app.extensions["unknot_kinds"]
