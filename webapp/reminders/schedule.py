@@ -1,8 +1,13 @@
 """Pure time logic: when is the next reminder of a kind due for a plan.
 
+A kind's rule (webapp.reminders.kinds) says how its section of the plan
+gives its times: "interval" (a window stepped every so many minutes, with a
+daily goal of glasses) or "times" (a list of local times). Kinds are named
+as in the database; ``kinds`` is the app's registry of them.
+
 Everything comes in and goes out as aware UTC datetimes; local wall-clock
 times exist only inside this module. The plan is assumed to be valid (see
-webapp.plan.validate_plan). No Flask, no database.
+webapp.reminders.plan.validate_plan). No Flask, no database.
 
 DST rules, all following from resolving a local time with fold=0:
 - a local time that does not exist that day (spring forward) moves forward
@@ -14,13 +19,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from webapp.reminders.kinds import STANDARD, Kind, Registry
 from webapp.reminders.times import parse_hhmm, time_in_quiet, time_in_window
 
-__all__ = ["KINDS", "SEARCH_DAYS", "in_quiet", "local_date", "next_due", "snooze_until",
+__all__ = ["SEARCH_DAYS", "in_quiet", "local_date", "next_due", "snooze_until",
            "quiet_starts_after", "deliver_by", "next_live_due"]
 
 UTC = timezone.utc
-KINDS = ("hydration", "stretch")
 # How far ahead to look. Every day repeats the same local times, so if
 # nothing fits in a few days nothing ever will (e.g. a window fully inside
 # quiet hours); the extra days cover DST days and "goal reached today".
@@ -42,18 +47,22 @@ def local_date(plan: dict, moment: datetime) -> date:
     return _aware(moment, "moment").astimezone(_zone(plan)).date()
 
 
-def next_due(plan: dict, kind: str, after: datetime, *, glasses_today: int = 0) -> datetime | None:
+def next_due(plan: dict, kind: str, after: datetime, *, glasses_today: int = 0,
+             kinds: Registry = STANDARD) -> datetime | None:
     """The first moment strictly after `after` a reminder of `kind` is due.
 
-    None when the kind is disabled, has no times, or nothing fits within
-    SEARCH_DAYS. `glasses_today` is the number logged on local_date(after).
+    None when the kind is disabled, has no times, has no section in the plan
+    (one stored before the kind existed) or nothing fits within SEARCH_DAYS.
+    `glasses_today` is the number logged on local_date(after).
     """
     after = _aware(after, "after").astimezone(UTC)
-    if kind == "hydration":
-        return _next_hydration(plan, after, glasses_today)
-    if kind == "stretch":
-        return _next_stretch(plan, after)
-    raise ValueError(f"unknown reminder kind {kind!r}")
+    rule = _kind(kinds, kind).rule
+    if rule is None:
+        raise ValueError(f"reminder kind {kind!r} is sent on request, not scheduled")
+    section = plan.get(kind)
+    if section is None:
+        return None
+    return _RULES[rule](plan, section, after, glasses_today)
 
 
 def snooze_until(plan: dict, now: datetime, minutes: int | float) -> datetime:
@@ -87,18 +96,18 @@ def quiet_starts_after(plan: dict, moment: datetime) -> datetime | None:
     return None  # unreachable: quiet hours start once a day
 
 
-def deliver_by(plan: dict, kind: str, due: datetime) -> datetime:
+def deliver_by(plan: dict, kind: str, due: datetime, *, kinds: Registry = STANDARD) -> datetime:
     """When a reminder due at `due` is no longer worth delivering: once the
     next one of its kind is due, once quiet hours begin (a late delivery must
     not wake anyone), and after MAX_TTL at the latest. Its push TTL ends here."""
     limits = [due + MAX_TTL, quiet_starts_after(plan, due)]
-    if kind in KINDS:
-        limits.append(next_due(plan, kind, due))
+    if _kind(kinds, kind).scheduled:
+        limits.append(next_due(plan, kind, due, kinds=kinds))
     return min(limit for limit in limits if limit is not None)
 
 
 def next_live_due(plan: dict, kind: str, after: datetime, now: datetime, *,
-                  glasses_today: int = 0) -> datetime | None:
+                  glasses_today: int = 0, kinds: Registry = STANDARD) -> datetime | None:
     """The first due time after `after` still worth delivering at `now`.
 
     Occurrences whose deliver_by has passed are skipped, so however long the
@@ -106,18 +115,17 @@ def next_live_due(plan: dict, kind: str, after: datetime, now: datetime, *,
     before now - MAX_TTL has expired, which bounds the walk.
     """
     moment = max(after, now - MAX_TTL - timedelta(seconds=1))
-    due = next_due(plan, kind, moment, glasses_today=glasses_today)
-    while due is not None and due <= now and deliver_by(plan, kind, due) <= now:
-        due = next_due(plan, kind, due, glasses_today=glasses_today)
+    due = next_due(plan, kind, moment, glasses_today=glasses_today, kinds=kinds)
+    while due is not None and due <= now and deliver_by(plan, kind, due, kinds=kinds) <= now:
+        due = next_due(plan, kind, due, glasses_today=glasses_today, kinds=kinds)
     return due
 
 
-# -- the two kinds ------------------------------------------------------------
+# -- the rules ----------------------------------------------------------------
 
-def _next_hydration(plan: dict, after: datetime, glasses_today: int) -> datetime | None:
+def _next_interval(plan: dict, h: dict, after: datetime, glasses_today: int) -> datetime | None:
     """Slots start at the window's start and step every_minutes in absolute
     time, so a DST change never brings two reminders closer than that."""
-    h = plan["hydration"]
     if not h["enabled"] or h.get("fluid_limited"):  # absent in plans stored before it existed
         return None
     zone = _zone(plan)
@@ -153,8 +161,8 @@ def _next_hydration(plan: dict, after: datetime, glasses_today: int) -> datetime
     return None
 
 
-def _next_stretch(plan: dict, after: datetime) -> datetime | None:
-    s = plan["stretch"]
+def _next_times(plan: dict, s: dict, after: datetime, glasses_today: int) -> datetime | None:
+    """The earliest of the listed local times after `after` (glasses do not count)."""
     if not s["enabled"] or not s["at"]:
         return None
     zone = _zone(plan)
@@ -182,7 +190,17 @@ def _next_stretch(plan: dict, after: datetime) -> datetime | None:
     return best
 
 
+_RULES = {"interval": _next_interval, "times": _next_times}
+
+
 # -- helpers --------------------------------------------------------------------
+
+def _kind(kinds: Registry, name: str) -> Kind:
+    try:
+        return kinds[name]
+    except KeyError:
+        raise ValueError(f"unknown reminder kind {name!r}") from None
+
 
 def _zone(plan: dict) -> ZoneInfo:
     return ZoneInfo(plan["timezone"])  # ZoneInfo caches its instances

@@ -11,16 +11,19 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from webapp import clock
-from webapp.reminders import due
-from webapp.store.db import db
+from webapp.push.channel import channel
 from webapp.push.endpoints import EndpointError, check_endpoint
+from webapp.push.message import subscriber_keys
+from webapp.reminders import due
+from webapp.reminders.checks import Invalid
+from webapp.reminders.kinds import registry
+from webapp.reminders.plan import default_plan, validate_plan
+from webapp.store.db import db
+from webapp.store.models import Subscription, WaterLog
 from webapp.web.errors import ApiError
 from webapp.web.limits import limited
-from webapp.store.models import Subscription, WaterLog
 from webapp.web.openapi import document
-from webapp.reminders.plan import PlanError, default_plan, validate_plan
-from webapp.push.message import subscriber_keys
-from webapp.push.channel import channel
+from webapp.web.schemas import TAP_MESSAGE, checkers
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -39,6 +42,24 @@ def json_body():
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     return data
+
+
+def checked_body(operation, codes, other):
+    """The JSON body, checked against its schema (webapp.web.schemas): a
+    fault answers 400 with the code its top field has in ``codes``, else
+    ``other``; the plan's codes name the field, as the plan's own answers do."""
+    data = json_body()
+    try:
+        checkers(kinds())[operation].check(data)
+    except Invalid as e:
+        code = codes.get(e.field.split(".")[0], other)
+        raise ApiError(400, code, f"{e.field}: {e.message}" if code == "invalid_plan" else e.message) from None
+    return data
+
+
+def kinds():
+    """The current app's reminder kinds."""
+    return registry(current_app)
 
 
 def with_subscription(view):
@@ -79,17 +100,13 @@ def validate_subscription(data):
     """A PushSubscription.toJSON() we can encrypt to and are willing to call:
     (normalised endpoint URL, p256dh, auth), keys re-encoded canonically.
     Endpoint and keys pass the very checks the sender makes, so whatever is
-    accepted here can be sent."""
-    sub = data.get("subscription")
-    if not isinstance(sub, dict) or not isinstance(sub.get("keys"), dict):
-        raise ApiError(400, "invalid_subscription", "Send subscription as PushSubscription.toJSON().")
+    accepted here can be sent; their shape was checked with the body's schema."""
+    sub = data["subscription"]
     try:
-        endpoint = check_endpoint(sub.get("endpoint"), channel().allowed)
+        endpoint = check_endpoint(sub["endpoint"], channel().allowed)
     except EndpointError as e:
         raise ApiError(400, "endpoint_not_allowed", str(e)) from None
-    p256dh, auth = sub["keys"].get("p256dh"), sub["keys"].get("auth")
-    if not isinstance(p256dh, str) or not isinstance(auth, str) or len(p256dh) > 200 or len(auth) > 200:
-        raise ApiError(400, "invalid_subscription", "subscription.keys must hold p256dh and auth strings.")
+    p256dh, auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
     try:
         key, secret = subscriber_keys(p256dh, auth)
     except ValueError as e:
@@ -107,13 +124,13 @@ def _same_keys(sub, p256dh, auth):
 
 
 def plan_view(sub):
-    return jsonify({**sub.plan, "next": due.next_times(db.session, sub)})
+    return jsonify({**sub.plan, "next": due.next_times(db.session, sub, kinds())})
 
 
 def _plan_or_400(data):
     try:
-        return validate_plan(data)
-    except PlanError as e:
+        return validate_plan(data, kinds())
+    except Invalid as e:
         raise ApiError(400, "invalid_plan", f"{e.field}: {e.message}") from None
 
 
@@ -125,12 +142,10 @@ def public_key():
 @bp.post("/subscriptions")
 @limited("address", "subscribe")
 def subscribe():
-    data = json_body()
-    unknown = set(data) - {"subscription", "timezone"}
-    if unknown:
-        raise ApiError(400, "invalid_body", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    data = checked_body("subscribe", {"subscription": "invalid_subscription", "timezone": "invalid_plan"},
+                        "invalid_body")
     endpoint, p256dh, auth = validate_subscription(data)
-    plan = _plan_or_400({**default_plan(), "timezone": data.get("timezone")})
+    plan = _plan_or_400(default_plan(data["timezone"], kinds()))
     token = secrets.token_urlsafe(32)
     now = clock.now(current_app)
     session = db.session
@@ -149,7 +164,7 @@ def subscribe():
     sub.last_seen_at = now
     session.flush()
     if status == 201:
-        due.schedule_all(session, sub, now)
+        due.schedule_all(session, sub, now, kinds())
     session.commit()
     return jsonify(id=sub.id, token=token), status
 
@@ -167,7 +182,7 @@ def get_plan(sub):
 @limited("action")
 def put_plan(sub):
     sub.plan = _plan_or_400(json_body())
-    due.schedule_all(db.session, sub, clock.now(current_app))
+    due.schedule_all(db.session, sub, clock.now(current_app), kinds())
     db.session.commit()
     return plan_view(sub)
 
@@ -177,7 +192,7 @@ def put_plan(sub):
 @with_subscription
 @limited("test_push")
 def test_push(sub):
-    due.queue_test(db.session, sub, clock.now(current_app))
+    due.queue_test(db.session, sub, clock.now(current_app), kinds())
     db.session.commit()
     from webapp.jobs.scheduler import wake
 
@@ -192,7 +207,8 @@ TAP_MAX_AGE = timedelta(days=7)
 
 
 def tapped_at(data, now):
-    """The optional "at" of an action body (ISO-8601 with a zone), else now."""
+    """The optional "at" of an action body (ISO-8601 with a zone), else now:
+    the schema checked it is text, this reads it and checks it is recent."""
     if "at" not in data:
         return now
     try:
@@ -200,7 +216,7 @@ def tapped_at(data, now):
     except (TypeError, ValueError):
         at = None
     if at is None or at.tzinfo is None or not now - TAP_MAX_AGE <= at <= now + timedelta(minutes=5):
-        raise ApiError(400, "invalid_at", "at must be the time of the tap: ISO-8601 with a time zone, within the last 7 days.")
+        raise ApiError(400, "invalid_at", TAP_MESSAGE)
     return at  # as sent, never rounded to now: a replay must find the same time
 
 
@@ -209,18 +225,13 @@ def tapped_at(data, now):
 @with_subscription
 @limited("action")
 def snooze(sub):
-    data = json_body()
-    kind, minutes = data.get("kind"), data.get("minutes")
-    if set(data) - {"kind", "minutes", "at"}:
-        raise ApiError(400, "invalid_body", "Send only kind, minutes and, for a delayed tap, at.")
-    if kind not in due.KINDS:
-        raise ApiError(400, "invalid_kind", "kind must be 'hydration' or 'stretch'.")
-    if type(minutes) is not int or not 5 <= minutes <= 240:
-        raise ApiError(400, "invalid_minutes", "minutes must be a whole number from 5 to 240.")
+    data = checked_body("snooze", {"kind": "invalid_kind", "minutes": "invalid_minutes", "at": "invalid_at"},
+                        "invalid_body")
+    kind, minutes = data["kind"], data["minutes"]
     now = clock.now(current_app)
     at = tapped_at(data, now)
     if at + timedelta(minutes=minutes) > now:  # a snooze already over when it arrives changes nothing
-        due.snooze(db.session, sub, kind, minutes, at)
+        due.snooze(db.session, sub, kind, minutes, at, kinds())
         db.session.commit()
     return plan_view(sub)
 
@@ -230,21 +241,19 @@ def snooze(sub):
 @with_subscription
 @limited("action")
 def log(sub):
-    data = json_body()
-    if data.get("kind") != "water" or set(data) - {"kind", "at"}:
-        raise ApiError(400, "invalid_kind", 'Send {"kind": "water"}, with "at" for a delayed tap.')
+    data = checked_body("log", {"at": "invalid_at"}, "invalid_kind")
     now = clock.now(current_app)
     at = tapped_at(data, now)
     status = 200  # this tap was logged before
     if "at" not in data or db.session.scalar(select(WaterLog.id).where(
             WaterLog.subscription_id == sub.id, WaterLog.at == at).limit(1)) is None:
-        due.log_water(db.session, sub, at)
+        due.log_water(db.session, sub, at, kinds())
         if at < now:  # the next reminder counts from now, not from the tap
-            due.schedule_kind(db.session, sub, "hydration", now)
+            due.schedule_water(db.session, sub, now, kinds())
         db.session.commit()
         status = 201
     return jsonify(logged="water", today=due.glasses_today(db.session, sub, now),
-                   next=due.next_times(db.session, sub)), status
+                   next=due.next_times(db.session, sub, kinds())), status
 
 
 @bp.delete("/subscriptions/current")
@@ -258,4 +267,4 @@ def unsubscribe(sub):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    return jsonify(document(kinds()))
