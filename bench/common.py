@@ -122,9 +122,9 @@ def make_app(url: str, tmp: str, origin: str, **config):
 
 
 def close_app(app):
-    from webapp.jobs import dispatch
+    from webapp.jobs import senders
 
-    dispatch.close(app)
+    senders.close(app)
     app.extensions["unknot_db"].engine.dispose()
 
 

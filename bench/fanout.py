@@ -91,7 +91,7 @@ def _how(procs):
 
 def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=False, processes=(None,)):
     out = print if not quiet else (lambda *a, **k: None)
-    from webapp.jobs.dispatch import usable_cores
+    from webapp.jobs.senders import usable_cores
     from webapp.push.vapid import VapidSigner, load_or_create_vapid_key
 
     results = {}

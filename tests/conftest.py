@@ -7,7 +7,7 @@ server can be reached or started, unless ``UNKNOT_REQUIRE_POSTGRES=1`` (set
 by .ci/run), where they fail instead.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import pytest
@@ -77,6 +77,13 @@ class FakeClock:
         self.moment += delta
 
 
+def reconfigure(app, **changes):
+    """Change a running test app's settings (webapp.config.Settings field names)."""
+    from webapp.config import EXTENSION
+
+    app.extensions[EXTENSION] = replace(app.extensions[EXTENSION], **changes)
+
+
 @pytest.fixture
 def clock():
     return FakeClock()
@@ -101,10 +108,10 @@ def make_app(tmp_path, clock, storage):
         return app
 
     yield make
-    from webapp.jobs import dispatch
+    from webapp.jobs import senders
 
     for app, engine in made:  # no threads, sockets or database connections outlive the test
-        dispatch.close(app)
+        senders.close(app)
         engine.dispose()
 
 

@@ -1,10 +1,12 @@
 """The factory, configuration and the pages as HTML."""
+import dataclasses
 import gzip
 import json
 
 import pytest
 
 from webapp import create_app
+from webapp.config import SettingError, Settings, settings
 from webapp.content import MUSCLES, load
 
 PAGES = ["/", *(f"/guide/{m}" for m in MUSCLES), "/routine/bedtime", "/prevent", "/seek-care",
@@ -13,7 +15,7 @@ PAGES = ["/", *(f"/guide/{m}" for m in MUSCLES), "/routine/bedtime", "/prevent",
 
 def test_testing_config_is_used(app):
     assert app.testing
-    assert app.config["SCHEDULER"] == "off"
+    assert settings(app).scheduler is False
 
 
 def test_environment_overrides_defaults(monkeypatch, tmp_path):
@@ -24,11 +26,35 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("UNKNOT_TICK_SECONDS", "7")
     monkeypatch.setenv("UNKNOT_SECRET_KEY", "s" * 40)
     app = create_app()
-    assert app.config["DATABASE_URL"].endswith("env.sqlite")
-    assert app.config["VAPID_SUBJECT"] == "https://unknot.example/contact"
-    assert app.config["TICK_SECONDS"] == 7
+    s = settings(app)
+    assert s.database_url.endswith("env.sqlite")
+    assert s.vapid_subject == "https://unknot.example/contact"
+    assert s.tick_seconds == 7.0 and s.scheduler is False
     assert (tmp_path / "env.sqlite").exists() and (tmp_path / "env.pem").exists()
     assert "unknot_scheduler" not in app.extensions
+
+
+@pytest.mark.parametrize("name, value, why", [
+    ("UNKNOT_PUSH_TIMEOUT", "soon", "must be a number"),
+    ("UNKNOT_PUSH_TIMEOUT", "0", "above 0"),
+    ("UNKNOT_SEND_CONCURRENCY", "0", "at least 1"),
+    ("UNKNOT_DISPATCH_BATCH", "2.5", "whole number"),
+    ("UNKNOT_SCHEDULER", "maybe", "on or off"),
+    ("UNKNOT_TRUSTED_PROXIES", "-1", "at least 0"),
+    ("UNKNOT_PUSH_CA_BUNDLE", "/nowhere/ca.pem", "not a file"),
+])
+def test_a_bad_setting_stops_the_app_naming_its_variable(monkeypatch, tmp_path, name, value, why):
+    monkeypatch.setenv("UNKNOT_DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingError, match=name) as info:
+        create_app()
+    assert why in str(info.value)
+    assert not (tmp_path / "env.sqlite").exists()  # refused before anything was made
+
+
+def test_every_setting_has_a_default_and_a_meaning():
+    for f in dataclasses.fields(Settings):
+        assert f.metadata["meaning"] and f.metadata["parse"](f.default) == f.default
 
 
 def test_migrations_run_on_start_and_by_command(app, runner):

@@ -7,16 +7,24 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import reconfigure
 from tests.seed import add_due
-from webapp.jobs import dispatch, scheduler
-from webapp.reminders import due
-from webapp.store.db import db
-from webapp.push.sender import Fanout
-from webapp.store.models import Delivery, DueReminder, Heartbeat, Subscription
+from webapp.config import Settings
+from webapp.jobs import dispatch, scheduler, senders
+from webapp.jobs.claim import claim as claim_rows
+from webapp.jobs.results import apply
+from webapp.jobs.retry import RetryPolicy
+from webapp.jobs.transactions import in_transaction
 from webapp.push.channel import channel
+from webapp.push.sender import Fanout
+from webapp.reminders import due
+from webapp.reminders.kinds import registry
+from webapp.store.db import database, db
+from webapp.store.models import Delivery, DueReminder, Heartbeat, Subscription
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+RETRY = RetryPolicy.from_settings(Settings())
 LEASE = timedelta(seconds=60)
 
 
@@ -33,7 +41,7 @@ def seeded(push_app, push_service):
 
 def claim(app, now, limit=100, token="a" * 32):
     with app.app_context():
-        return dispatch.in_transaction(lambda s: dispatch.claim(s, now, limit, lease=LEASE, token=token))
+        return in_transaction(database(app), lambda s: claim_rows(s, now, limit, lease=LEASE, token=token))
 
 
 def rows(app):
@@ -73,13 +81,13 @@ def test_an_expired_lease_is_taken_over_and_the_old_claim_cannot_write(push_app,
     # The slow first pass finishes now: its result must not touch the row.
     first.started, first.outcome = True, "ok"
     with push_app.app_context():
-        dispatch.in_transaction(lambda s: dispatch._apply(s, [first], later, "a" * 32))
+        in_transaction(database(push_app), lambda s: apply(s, [first], later, "a" * 32, kinds=registry(push_app), retry=RETRY))
     row = rows(push_app)[(sid, "hydration")]
     assert row.claim == "b" * 32 and row.due_at == T0 - timedelta(seconds=1) and row.occurrence == 0
     # The takeover's result is written.
     second.started, second.outcome = True, "ok"
     with push_app.app_context():
-        dispatch.in_transaction(lambda s: dispatch._apply(s, [second], later, "b" * 32))
+        in_transaction(database(push_app), lambda s: apply(s, [second], later, "b" * 32, kinds=registry(push_app), retry=RETRY))
     row = rows(push_app)[(sid, "hydration")]
     assert row.claim is None and row.lease_until is None
     assert row.occurrence == 1 and row.due_at > later
@@ -93,7 +101,7 @@ def test_a_plan_change_during_a_send_wins_over_the_send(push_app, seeded):
         due.snooze(session, sub, "hydration", 30, T0)
     job.started, job.outcome = True, "ok"
     with push_app.app_context():
-        dispatch.in_transaction(lambda s: dispatch._apply(s, [job], T0, "a" * 32))
+        in_transaction(database(push_app), lambda s: apply(s, [job], T0, "a" * 32, kinds=registry(push_app), retry=RETRY))
     row = rows(push_app)[(sid, "hydration")]
     assert row.due_at == T0 + timedelta(minutes=30) and row.claim is None
 
@@ -103,7 +111,7 @@ def test_rows_not_sent_before_the_deadline_are_given_back_unchanged(push_app, se
     jobs = claim(push_app, T0)
     jobs[0].started, jobs[0].outcome = True, "ok"
     with push_app.app_context():
-        dispatch.in_transaction(lambda s: dispatch._apply(s, jobs, T0, "a" * 32))
+        in_transaction(database(push_app), lambda s: apply(s, jobs, T0, "a" * 32, kinds=registry(push_app), retry=RETRY))
     after = rows(push_app)
     untouched = [after[(j.sub["id"], "hydration")] for j in jobs[1:]]
     assert all(r.claim is None and r.lease_until is None and r.due_at == T0 - timedelta(seconds=1)
@@ -118,7 +126,7 @@ def test_skip_locked_lets_a_second_claimer_pass_locked_rows(push_app, seeded):
     with push_app.app_context():
         holder = db.sessions()
         try:
-            first = dispatch.claim(holder, T0, 2, lease=LEASE, token="a" * 32)  # not committed yet
+            first = claim_rows(holder, T0, 2, lease=LEASE, token="a" * 32)  # not committed yet
             assert len(first) == 2
             other = claim(push_app, T0, limit=10, token="b" * 32)
             assert len(other) == 2
@@ -172,13 +180,14 @@ def test_healthz_fails_on_a_stale_heartbeat_and_an_unreachable_database(push_app
         assert response.json["scheduler"]["ok"] is False
         push_app.extensions["unknot_heartbeat"] = datetime.now(UTC)
         assert client.get("/healthz").status_code == 200
-        engine = db.engine
-        db.engine = __import__("sqlalchemy").create_engine("postgresql+psycopg://nobody@127.0.0.1:1/x")
+        store = database(push_app)
+        engine = store.engine
+        store.engine = __import__("sqlalchemy").create_engine("postgresql+psycopg://nobody@127.0.0.1:1/x")
         try:
             response = client.get("/healthz")
         finally:
-            db.engine.dispose()
-            db.engine = engine
+            store.engine.dispose()
+            store.engine = engine
         assert response.status_code == 503
         assert response.json["database"]["ok"] is False
     finally:
@@ -330,8 +339,8 @@ def test_sender_processes_send_the_same_verified_messages(make_app, push_service
     with app.app_context(), db.begin() as session:
         add_due(session, [push_service.make_subscription(application_server_key=key) for _ in range(20)],
                 T0 - timedelta(seconds=1))
-    app.config.update(DISPATCH_PASS_SECONDS=0.5, PUSH_TIMEOUT=0.3)
-    dispatch.close(app)  # new settings, new sender processes
+    reconfigure(app, dispatch_pass_seconds=0.5, push_timeout=0.3)
+    senders.close(app)  # new settings, new sender processes
     with app.app_context():
         counts = dispatch.run_pass(app)
     assert counts["retry"] + counts["deferred"] == 20 and counts["deferred"] > 0
@@ -354,17 +363,17 @@ def test_fanout_never_resends_once_part_of_an_answer_came(fan, push_service):
 
 
 def test_workers_and_dispatch_use_every_core_by_default_and_the_web_process_none(make_app, monkeypatch):
-    monkeypatch.setattr(dispatch, "usable_cores", lambda: 4)
+    monkeypatch.setattr(senders, "usable_cores", lambda: 4)
     app = make_app()
-    assert dispatch.send_processes(app) == 0  # the scheduler inside a web process: never forked
+    assert senders.send_processes(app) == 0  # the scheduler inside a web process: never forked
     for role in ("worker", "dispatch"):
         app.extensions["unknot_role"] = role
-        assert dispatch.send_processes(app) == 4
-    app.config["SEND_PROCESSES"] = 1
-    assert dispatch.send_processes(app) == 1
-    monkeypatch.setattr(dispatch, "usable_cores", lambda: 1)
-    app.config["SEND_PROCESSES"] = None
-    assert dispatch.send_processes(app) == 0  # one core: encrypting beside the network is as fast
+        assert senders.send_processes(app) == 4
+    reconfigure(app, send_processes=1)
+    assert senders.send_processes(app) == 1
+    monkeypatch.setattr(senders, "usable_cores", lambda: 1)
+    reconfigure(app, send_processes=None)
+    assert senders.send_processes(app) == 0  # one core: encrypting beside the network is as fast
 
 
 def test_the_dispatch_command_uses_the_dispatch_role_and_prints_config_errors(make_app, push_service, clock):
@@ -377,4 +386,4 @@ def test_the_dispatch_command_uses_the_dispatch_role_and_prints_config_errors(ma
     result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
     assert result.exit_code == 0, result.output
     assert "config=1" in result.output and "ok=0" in result.output
-    assert app.extensions["unknot_role"] == "dispatch" and "unknot_fanout" not in app.extensions  # closed
+    assert app.extensions["unknot_role"] == "dispatch" and app.extensions["unknot_sender"].current is None  # closed

@@ -5,8 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from webapp.jobs import dispatch
-from webapp.store import retention
+from webapp.jobs import dispatch, scheduler
 from webapp.store.db import db
 from webapp.store.models import Subscription
 
@@ -15,8 +14,7 @@ T0 = datetime(2026, 3, 2, 14, 0, 1, tzinfo=UTC)
 
 
 def forget(app, clock):
-    with app.app_context(), db.begin() as session:
-        return retention.forget_inactive(session, clock())
+    return scheduler.forget(app)
 
 
 def remaining(app):

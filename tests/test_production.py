@@ -3,6 +3,7 @@ a real VAPID subject, saying which variable is wrong."""
 import pytest
 
 from webapp import create_app
+from webapp.config import settings
 from webapp.push.vapid import load_or_create_vapid_key
 
 
@@ -19,7 +20,7 @@ def production(tmp_path):
                                      "mailto:Care.Team@mail.example.org"])
 def test_production_starts_with_a_shared_key_and_a_real_subject(production, subject):
     app = create_app({**production, "VAPID_SUBJECT": subject})
-    assert app.config["VAPID_SUBJECT"] == subject
+    assert settings(app).vapid_subject == subject
 
 
 def test_production_refuses_to_start_without_the_key_path(production):
@@ -61,4 +62,4 @@ def test_production_refuses_each_bad_subject(production, subject, why):
 def test_outside_production_the_key_is_made_and_the_default_subject_serves(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite", "SCHEDULER": "off",
                       "VAPID_PRIVATE_KEY": str(tmp_path / "made.pem")})
-    assert (tmp_path / "made.pem").exists() and app.config["VAPID_SUBJECT"] == "mailto:hello@unknot.app"
+    assert (tmp_path / "made.pem").exists() and settings(app).vapid_subject == "mailto:hello@unknot.app"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.pushservice import PushService
 from webapp import create_app
-from webapp.config import Defaults
+from webapp.config import DEFAULT_PUSH_ORIGINS
 from webapp.push.endpoints import AllowList, EndpointError, check_endpoint
 from webapp.push.sender import Fanout
 from webapp.push.vapid import VapidKeyError, VapidSigner, load_or_create_vapid_key
@@ -75,7 +75,7 @@ def test_hostile_endpoints_are_refused_and_never_contacted(make_app, no_network)
 
 
 def test_default_allow_list_names_the_push_hosts_exactly():
-    allowed = AllowList.parse(Defaults.PUSH_ALLOWED_ORIGINS)
+    allowed = AllowList.parse(DEFAULT_PUSH_ORIGINS)
     for endpoint in ["https://fcm.googleapis.com/fcm/send/abc:def",
                      "https://fcm.googleapis.com/wp/abc:def",
                      "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
@@ -399,7 +399,7 @@ def test_migration_0003_normalises_stored_endpoints_and_keeps_the_oldest(make_ap
                                                     token_hash=sub_id * 2, plan={},
                                                     created_at=t0 + timedelta(minutes=minutes)))
                 conn.execute(sa.insert(water).values(subscription_id=sub_id, at=t0, local_date="2026-01-01"))
-        migrate.upgrade()
+        migrate.upgrade(app)
         with db.engine.connect() as conn:
             stored = dict(conn.execute(sa.select(subs.c.id, subs.c.endpoint)).all())
             logged = {r[0] for r in conn.execute(sa.select(water.c.subscription_id))}

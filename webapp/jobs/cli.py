@@ -3,10 +3,8 @@ import click
 from flask import Blueprint, current_app
 from flask.cli import with_appcontext
 
-from webapp import clock
-from webapp.jobs import dispatch, scheduler
-from webapp.store import retention
-from webapp.store.db import db
+from webapp.config import settings
+from webapp.jobs import dispatch, scheduler, senders
 
 bp = Blueprint("reminders", __name__, cli_group="reminders")
 
@@ -19,7 +17,7 @@ def dispatch_command():
     try:
         counts = dispatch.run_pass(app)
     finally:
-        dispatch.close(app)
+        senders.close(app)
     click.echo(" ".join(f"{k}={counts.get(k, 0)}"
                         for k in ("ok", "retry", "gone", "drop", "config", "skipped", "deferred")))
 
@@ -27,16 +25,15 @@ def dispatch_command():
 @bp.cli.command("worker")
 def worker_command():
     """Run the tick alone, forever (Ctrl-C stops it)."""
-    click.echo(f"worker: tick every {current_app.config['TICK_SECONDS']} s")
+    click.echo(f"worker: tick every {settings(current_app).tick_seconds} s")
     scheduler.run_worker(current_app._get_current_object())
 
 
 @click.command("forget-inactive")
 @with_appcontext
 def forget_inactive_command():
-    """Delete subscriptions with no delivery for 60 days, and logs over 30 days old."""
-    with db.begin() as session:
-        counts = retention.forget_inactive(session, clock.now(current_app))
+    """Delete subscriptions not heard from for 60 days, and logs over 30 days old (UNKNOT_FORGET_AFTER_DAYS, UNKNOT_KEEP_LOGS_DAYS)."""
+    counts = scheduler.forget(current_app._get_current_object())
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 

@@ -5,8 +5,8 @@ and a daily job that forgets inactive subscriptions and old logs.
 (the default). Web processes under gunicorn set ``UNKNOT_SCHEDULER=off`` and
 leave the tick to ``flask --app webapp reminders worker`` processes.
 
-After each pass the tick stamps a heartbeat (``app.extensions
-["unknot_heartbeat"]`` and a row in ``heartbeats`` for GET /healthz) and, if
+After each pass the tick stamps a heartbeat (webapp.jobs.heartbeat, read
+by GET /healthz) and, if
 the next reminder is due before the next interval, moves its own next run to
 that moment: a burst due at 08:00:00 starts going out at 08:00:00, not up to
 one interval later.
@@ -20,9 +20,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from webapp import clock
-from webapp.jobs import dispatch
+from webapp.config import settings
+from webapp.jobs import dispatch, heartbeat, senders
 from webapp.store import retention
-from webapp.store.db import db
+from webapp.store.db import database
 
 JOB_ID = "tick"
 log = logging.getLogger(__name__)
@@ -32,8 +33,7 @@ def tick(app):
     with app.app_context():
         counts = dispatch.run_pass(app)  # raises (and so skips the heartbeat) if the database is down
         now = datetime.now(timezone.utc)
-        dispatch.beat(app, app.extensions.get("unknot_role", "embedded"), now)
-        app.extensions["unknot_heartbeat"] = now
+        heartbeat.beat(app, app.extensions.get("unknot_role", "embedded"), now)
         if counts:
             log.info("dispatch: %s", dict(counts))
         _wake_for_next_due(app)
@@ -44,22 +44,25 @@ def _wake_for_next_due(app):
     if scheduler is None:
         return
     now = clock.now(app)
-    interval = timedelta(seconds=app.config["TICK_SECONDS"])
+    interval = timedelta(seconds=settings(app).tick_seconds)
     due = dispatch.next_due_after(app, now)
     if due is not None and due < now + interval:
         scheduler.modify_job(JOB_ID, next_run_time=datetime.now(timezone.utc) + (due - now))
 
 
-def forget(app):
-    """The daily clean-up behind the privacy promise (see webapp.retention)."""
-    with app.app_context(), db.begin() as session:
-        counts = retention.forget_inactive(session, clock.now(app))
+def forget(app) -> dict:
+    """The daily clean-up behind the privacy promise (see webapp.store.retention)."""
+    s = settings(app)
+    with database(app).begin() as session:
+        counts = retention.forget_inactive(session, clock.now(app), inactive=timedelta(days=s.forget_after_days),
+                                           keep_logs=timedelta(days=s.keep_logs_days))
     log.info("forget-inactive: %s", counts)
+    return counts
 
 
 def add_jobs(scheduler, app):
     scheduler.add_job(
-        tick, "interval", args=[app], id=JOB_ID, seconds=app.config["TICK_SECONDS"],
+        tick, "interval", args=[app], id=JOB_ID, seconds=settings(app).tick_seconds,
         coalesce=True, max_instances=1, misfire_grace_time=None,
         next_run_time=datetime.now(timezone.utc),
     )
@@ -87,7 +90,7 @@ def _is_serving():
 
 
 def init_app(app):
-    if app.config["SCHEDULER"] != "on" or app.testing or not _is_serving():
+    if not settings(app).scheduler or app.testing or not _is_serving():
         return
     scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
     add_jobs(scheduler, app)
@@ -104,4 +107,4 @@ def run_worker(app):
     try:
         scheduler.start()
     finally:
-        dispatch.close(app)
+        senders.close(app)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from webapp.config import Defaults
+from webapp.config import DEFAULT_VAPID_SUBJECT, settings
 from webapp.push.endpoints import AllowList
 from webapp.push.vapid import VapidSigner, load_or_create_vapid_key, public_key_b64
 
@@ -20,11 +20,12 @@ class PushChannel:
 
 
 def init_app(app):
-    key = load_or_create_vapid_key(app.config["VAPID_PRIVATE_KEY"])
-    allowed = AllowList.parse(app.config["PUSH_ALLOWED_ORIGINS"])
+    s = settings(app)
+    key = load_or_create_vapid_key(s.vapid_private_key)
+    allowed = AllowList.parse(s.push_allowed_origins)
     app.extensions["unknot_push"] = PushChannel(
         public_key=public_key_b64(key),
-        signer=VapidSigner(key, app.config["VAPID_SUBJECT"]),
+        signer=VapidSigner(key, s.vapid_subject),
         allowed=allowed,
     )
 
@@ -42,8 +43,8 @@ def subject_problem(subject) -> str | None:
     localhost address reaches nobody."""
     if not isinstance(subject, str) or not subject:
         return "is not set"
-    if subject == Defaults.VAPID_SUBJECT:
-        return f"is still the default ({Defaults.VAPID_SUBJECT}); set your own contact"
+    if subject == DEFAULT_VAPID_SUBJECT:
+        return f"is still the default ({DEFAULT_VAPID_SUBJECT}); set your own contact"
     if re.search(r"[\s<>]", subject):
         return "must not contain spaces or angle brackets (Apple refuses them)"
     if subject.lower().startswith("mailto:"):
@@ -62,11 +63,11 @@ def subject_problem(subject) -> str | None:
     return None
 
 
-def check_production(config) -> None:
+def check_production(s) -> None:
     """With UNKNOT_PRODUCTION=true, refuse to start without one shared VAPID
     key and a real VAPID subject: every web process and worker must sign with
     the same key (subscriptions are bound to it), so none may make its own."""
-    path = config.get("VAPID_PRIVATE_KEY")
+    path = s.vapid_private_key
     if not path:
         raise RuntimeError(
             "UNKNOT_VAPID_PRIVATE_KEY must be set when UNKNOT_PRODUCTION is true: the path of the one "
@@ -78,6 +79,6 @@ def check_production(config) -> None:
             f"UNKNOT_VAPID_PRIVATE_KEY names {path}, which does not exist; in production the key is never "
             "made on the spot (each machine would make its own): copy the shared key there."
         )
-    problem = subject_problem(config.get("VAPID_SUBJECT"))
+    problem = subject_problem(s.vapid_subject)
     if problem:
         raise RuntimeError(f"UNKNOT_VAPID_SUBJECT {problem} (required when UNKNOT_PRODUCTION is true).")

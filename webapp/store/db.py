@@ -1,30 +1,23 @@
-"""SQLAlchemy 2 engine and sessions, bound to the app with ``init_app``."""
+"""The database of each app: its SQLAlchemy engine and sessions, made by
+``init_app`` and kept in ``app.extensions`` (two apps never share one)."""
 import functools
 from contextlib import contextmanager
 
-from flask import g
+from flask import current_app, g
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from webapp.config import settings
+
+EXTENSION = "unknot_db"
+
 
 class Database:
-    def __init__(self):
-        self.engine = None
-        self.sessions = None
+    """One app's engine and session factory."""
 
-    def init_app(self, app):
-        url = app.config["DATABASE_URL"]
-        self.engine = make_engine(url, busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]))
+    def __init__(self, url, *, busy_timeout):
+        self.engine = make_engine(url, busy_timeout=busy_timeout)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        app.extensions["unknot_db"] = self
-        app.teardown_appcontext(self._close_request_session)
-
-    @property
-    def session(self) -> Session:
-        """The session of the current request (or app context)."""
-        if "db_session" not in g:
-            g.db_session = self.sessions()
-        return g.db_session
 
     @contextmanager
     def begin(self):
@@ -32,11 +25,49 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
-    @staticmethod
-    def _close_request_session(exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+
+def init_app(app):
+    s = settings(app)
+    app.extensions[EXTENSION] = Database(s.database_url, busy_timeout=s.sqlite_busy_timeout)
+    app.teardown_appcontext(_close_request_session)
+
+
+def database(app=None) -> Database:
+    """The database of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+class CurrentDatabase:
+    """The current app's database, as Flask-SQLAlchemy's ``db`` does it: this
+    object holds no state; each attribute looks up the app's own Database."""
+
+    @property
+    def session(self) -> Session:
+        """The session of the current request (or app context), closed at its end."""
+        if "db_session" not in g:
+            g.db_session = database().sessions()
+        return g.db_session
+
+    @property
+    def engine(self):
+        return database().engine
+
+    @property
+    def sessions(self):
+        return database().sessions
+
+    def begin(self):
+        """A session outside any request, committed on success."""
+        return database().begin()
+
+
+db = CurrentDatabase()
+
+
+def _close_request_session(exc):
+    request_session = g.pop("db_session", None)
+    if request_session is not None:
+        request_session.close()
 
 
 def make_engine(url, *, busy_timeout=15.0):
@@ -44,7 +75,7 @@ def make_engine(url, *, busy_timeout=15.0):
 
     SQLite: WAL, foreign keys, and a busy timeout (seconds) so a writer waits
     for a lock instead of failing at once (the dispatcher also retries a
-    transaction that still meets one, see dispatch.in_transaction).
+    transaction that still meets one, see jobs.transactions).
     PostgreSQL: a pool checked before use, so a restarted server or a
     dropped connection costs a reconnect, not an error.
     """
@@ -63,6 +94,3 @@ def _sqlite_pragmas(dbapi_connection, _record, *, busy_timeout):
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-db = Database()

@@ -4,11 +4,13 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config
-from flask import Blueprint
+from flask import Blueprint, current_app
 
-from webapp.store.db import db
+from webapp.store.db import database
 
 bp = Blueprint("db", __name__, cli_group="db")
+# pg_advisory_xact_lock key: one process migrates at a time when several start together.
+MIGRATION_LOCK = 727274
 
 
 def alembic_config(connection):
@@ -18,8 +20,8 @@ def alembic_config(connection):
     return cfg
 
 
-def upgrade(revision="head"):
-    with db.engine.connect() as connection:
+def upgrade(app, revision="head"):
+    with database(app).engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # A batch migration copies a table and drops the old one; with
@@ -29,8 +31,7 @@ def upgrade(revision="head"):
         try:
             with connection.begin():
                 if connection.dialect.name == "postgresql":
-                    # One process migrates at a time when several start together.
-                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 command.upgrade(alembic_config(connection), revision)
         finally:
             if sqlite:
@@ -47,5 +48,5 @@ def _foreign_keys(connection, state):
 @click.argument("revision", default="head")
 def upgrade_command(revision):
     """Apply migrations up to REVISION (default: head)."""
-    upgrade(revision)
+    upgrade(current_app, revision)
     click.echo(f"database at {revision}")

@@ -1,6 +1,6 @@
 """What we keep, and for how long: a subscription whose device has not been
-heard from for 60 days is deleted with everything about it; the delivery log
-and the water log keep 30 days.
+heard from for UNKNOT_FORGET_AFTER_DAYS (60) is deleted with everything about
+it; the delivery log and the water log keep UNKNOT_KEEP_LOGS_DAYS (30).
 
 "Heard from" is the device itself calling the API with the subscription's
 token (``Subscription.last_seen_at``: subscribing, opening the reminder
@@ -12,19 +12,15 @@ from sqlalchemy import delete, func, select
 
 from webapp.store.models import Delivery, Subscription, WaterLog
 
-INACTIVE = timedelta(days=60)
-LOG_DAYS = timedelta(days=30)
-
-
-def forget_inactive(session, now):
+def forget_inactive(session, now, *, inactive: timedelta, keep_logs: timedelta):
     """Delete stale subscriptions and old log rows; return the counts."""
-    cutoff = now - INACTIVE
+    cutoff = now - inactive
     stale = select(Subscription.id).where(
         func.coalesce(Subscription.last_seen_at, Subscription.created_at) < cutoff)
     stale_ids = session.scalars(stale).all()
     if stale_ids:
         session.execute(delete(Subscription).where(Subscription.id.in_(stale_ids)))
-    old = now - LOG_DAYS
+    old = now - keep_logs
     deliveries = session.execute(delete(Delivery).where(Delivery.sent_at < old)).rowcount
     water = session.execute(delete(WaterLog).where(WaterLog.at < old)).rowcount
     return {"subscriptions": len(stale_ids), "deliveries": deliveries, "water": water}

@@ -11,7 +11,7 @@ JSON, 200 when healthy, 503 when not:
 
 - database: one ``SELECT 1`` through the app's engine.
 - scheduler: the age of the newest tick. A process with the scheduler
-  inside reads its own (``app.extensions["unknot_heartbeat"]``); a web
+  inside reads its own (webapp.jobs.heartbeat.own_beat); a web
   process with ``UNKNOT_SCHEDULER=off`` reads the newest row of the
   ``heartbeats`` table, stamped by every worker after every pass, so it
   reports on the workers wherever they run. Stale when older than
@@ -30,19 +30,14 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 
 from webapp import clock
-from webapp.store.db import db
-from webapp.store.models import Delivery, Heartbeat
+from webapp.config import settings
+from webapp.jobs import heartbeat
+from webapp.store.db import database
+from webapp.store.models import Delivery
 
 bp = Blueprint("health", __name__)
 
 PROBLEM_WINDOW = timedelta(minutes=15)
-
-
-def _max_age(app):
-    configured = app.config.get("HEALTH_MAX_HEARTBEAT_AGE")
-    if configured is not None:
-        return float(configured)
-    return max(120.0, 10 * float(app.config.get("TICK_SECONDS", 2)))
 
 
 @bp.get("/healthz")
@@ -55,22 +50,18 @@ def healthz():
     started = time.perf_counter()
     newest = workers = None
     problems = []
+    max_age = settings(app).max_heartbeat_age
     try:
-        with db.engine.connect() as conn:
+        with database(app).engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            newest, workers = conn.execute(
-                select(func.max(Heartbeat.beat_at), func.count())
-                .where(Heartbeat.beat_at >= now - timedelta(seconds=_max_age(app)))
-            ).one()
-            if newest is None:
-                newest = conn.scalar(select(func.max(Heartbeat.beat_at)))
+            newest, workers = heartbeat.newest(conn, now, max_age)
             problems = _push_problems(conn, clock.now(app))  # the clock deliveries are logged by
         body["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
     except Exception as exc:  # any failure to reach the database
         healthy = False
         body["database"] = {"ok": False, "error": type(exc).__name__}
 
-    own = app.extensions.get("unknot_heartbeat")
+    own = heartbeat.own_beat(app)
     in_process = app.extensions.get("unknot_scheduler") is not None
     if in_process or own is not None:
         beat, source = own, "in_process"
@@ -79,9 +70,9 @@ def healthz():
     if isinstance(beat, datetime) and beat.tzinfo is None:
         beat = beat.replace(tzinfo=timezone.utc)
     age = None if beat is None else round(max(0.0, (now - beat).total_seconds()), 1)
-    scheduler_ok = age is not None and age <= _max_age(app)
+    scheduler_ok = age is not None and age <= max_age
     body["scheduler"] = {"in_process": in_process, "source": source, "age_seconds": age,
-                         "max_age_seconds": _max_age(app), "workers": workers, "ok": scheduler_ok}
+                         "max_age_seconds": max_age, "workers": workers, "ok": scheduler_ok}
     healthy = healthy and scheduler_ok
     body["push"] = {"ok": not problems, "problems": problems}
     if not healthy:

@@ -1,0 +1,74 @@
+"""Claiming due reminders: one UPDATE ... RETURNING leases a batch of due,
+unclaimed rows to this pass (FOR UPDATE SKIP LOCKED on PostgreSQL, so
+workers take different rows without waiting), with their subscriptions."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Text, cast, or_, select, update
+
+from webapp.store.models import DueReminder, Subscription
+
+T = DueReminder.__table__
+
+
+@dataclass
+class Job:
+    row: dict
+    sub: dict
+    outcome: str = ""
+    status: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    elapsed: float = 0.0
+    tip: int | None = None
+    started: bool = False
+    service: str = ""  # the push service's origin, as the sender found it
+
+
+# -- claim ----------------------------------------------------------------------
+
+def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -> list[Job]:
+    """Lease up to ``limit`` due, unclaimed rows to ``token``; return them
+    (oldest due first) with their subscriptions."""
+    free = or_(T.c.lease_until.is_(None), T.c.lease_until < now)
+    picked = (
+        select(T.c.subscription_id, T.c.kind)
+        .where(T.c.due_at <= now, free)
+        .order_by(T.c.due_at)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+    else:
+        picked = picked.cte("picked")
+    result = session.execute(
+        update(T)
+        .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind)
+        .values(lease_until=now + lease, claim=token)
+        .returning(*T.c)
+    )
+    names = tuple(result.keys())
+    rows = [dict(zip(names, r)) for r in result.all()]
+    if not rows:
+        return []
+    # Plans come as text and are parsed once per distinct plan: many people
+    # share one, and the text doubles as a key for the schedule memo.
+    S = Subscription.__table__
+    result = session.execute(
+        select(S.c.id, S.c.endpoint, S.c.p256dh, S.c.auth, cast(S.c.plan, Text).label("plan_key"))
+        .where(S.c.id.in_({r["subscription_id"] for r in rows}))
+    )
+    names, plans, subs = tuple(result.keys()), {}, {}
+    for r in result.all():
+        sub = dict(zip(names, r))
+        plan = plans.get(sub["plan_key"])
+        if plan is None:
+            plan = plans[sub["plan_key"]] = json.loads(sub["plan_key"])
+        sub["plan"] = plan
+        subs[sub["id"]] = sub
+    jobs = [Job(row=r, sub=subs[r["subscription_id"]]) for r in rows if r["subscription_id"] in subs]
+    jobs.sort(key=lambda j: j.row["due_at"])
+    return jobs

@@ -1,0 +1,133 @@
+"""Writing a batch's results: the next due time of each kind, retries by
+the retry policy, gone subscriptions deleted, the delivery log; only for
+rows this batch still holds (the claim token is in every WHERE)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import bindparam, func, select, update
+
+from webapp.jobs.claim import T
+from webapp.jobs.messages import service_of
+from webapp.jobs.retry import RetryPolicy
+from webapp.reminders import schedule
+from webapp.store.models import Delivery, Subscription, UTCDateTime, WaterLog
+
+EPSILON = timedelta(microseconds=1)
+
+
+_RESULT = (
+    update(T)
+    .where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
+           T.c.claim == bindparam("k_claim"))
+    .values(
+        due_at=bindparam("v_due_at", type_=UTCDateTime()),
+        attempts=bindparam("v_attempts"),
+        expires_at=bindparam("v_expires_at", type_=UTCDateTime()),
+        occurrence=bindparam("v_occurrence"),
+        last_tip=bindparam("v_last_tip"),
+        lease_until=None,
+        claim=None,
+    )
+)
+_FINISH = T.delete().where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
+                           T.c.claim == bindparam("k_claim"))
+
+
+def _glasses(session, jobs):
+    """Glasses logged per local day, for the hydration jobs, in one query."""
+    ids = [j.sub["id"] for j in jobs if j.row["kind"] == "hydration"]
+    if not ids:
+        return {}
+    counts = session.execute(
+        select(WaterLog.subscription_id, WaterLog.local_date, func.count())
+        .where(WaterLog.subscription_id.in_(ids))
+        .group_by(WaterLog.subscription_id, WaterLog.local_date)
+    ).all()
+    return {(sid, day): n for sid, day, n in counts}
+
+
+def _result_row(row, token, **values):
+    new = {
+        "k_sid": row["subscription_id"], "k_kind": row["kind"], "k_claim": token,
+        "v_due_at": row["due_at"], "v_attempts": row["attempts"], "v_expires_at": row["expires_at"],
+        "v_occurrence": row["occurrence"], "v_last_tip": row["last_tip"],
+    }
+    new.update({f"v_{k}": v for k, v in values.items()})
+    return new
+
+
+class _Plans:
+    """A plan's local date, and the next due time with its deadline, computed
+    once per distinct (plan, moment) and (plan, kind, moment, glasses) in a
+    batch: many people share a plan."""
+
+    def __init__(self):
+        self._memo = {}
+
+    def day(self, plan, plan_key, moment):
+        """The plan's local date at ``moment``, ISO."""
+        found = self._memo.get((plan_key, moment))
+        if found is None:
+            found = self._memo[(plan_key, moment)] = schedule.local_date(plan, moment).isoformat()
+        return found
+
+    def next(self, plan, plan_key, kind, after, now, glasses):
+        key = (plan_key, kind, after, now, glasses)
+        found = self._memo.get(key)
+        if found is None:
+            due = schedule.next_live_due(plan, kind, after, now, glasses_today=glasses)
+            found = self._memo[key] = (due, None if due is None else schedule.deliver_by(plan, kind, due))
+        return found
+
+
+def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
+    """Write every job's result, for rows this batch still holds."""
+    glasses = _glasses(session, [j for j in jobs if j.started])
+    plans = _Plans()
+    gone, finished, updates, log_rows = set(), [], [], []
+    for job in jobs:
+        row, sub, kind = job.row, job.sub, job.row["kind"]
+        if not job.started:  # the deadline came first: give the row back as it was
+            updates.append(_result_row(row, token))
+            continue
+        if job.outcome != "skipped":
+            log_rows.append({
+                "subscription_id": sub["id"], "kind": kind, "service": job.service or service_of(sub["endpoint"]),
+                "due_at": row["due_at"], "occurrence": row["occurrence"], "sent_at": now,
+                "status": job.status, "outcome": job.outcome,
+                "latency_ms": int((now - row["due_at"]).total_seconds() * 1000), "error": job.error,
+            })
+        if job.outcome == "gone":
+            gone.add(sub["id"])
+            continue
+        if job.outcome == "retry":
+            wait = retry.wait(row["attempts"], job.retry_after)
+            if row["expires_at"] is None or now + wait < row["expires_at"]:
+                updates.append(_result_row(row, token, due_at=now + wait, attempts=row["attempts"] + 1))
+                continue
+        key = {"k_sid": row["subscription_id"], "k_kind": kind, "k_claim": token}
+        if kinds[kind].rule is None:  # sent once (the test push): nothing comes next
+            finished.append(key)
+            continue
+        # A reminder that ran out of time gives way to the next one of its
+        # kind still worth sending, which may itself be due already: however
+        # long the outage, one catch-up per kind, not many.
+        after = min(now, row["expires_at"] - EPSILON) if row["expires_at"] else now
+        day = plans.day(sub["plan"], sub["plan_key"], after)
+        due, deliver_by = plans.next(sub["plan"], sub["plan_key"], kind, after, now, glasses.get((sub["id"], day), 0))
+        if due is None:
+            finished.append(key)
+            continue
+        updates.append(_result_row(
+            row, token, due_at=due, attempts=0, expires_at=deliver_by,
+            occurrence=row["occurrence"] + 1, last_tip=job.tip if job.outcome == "ok" else row["last_tip"],
+        ))
+    if updates:
+        session.execute(_RESULT, updates)
+    if finished:
+        session.execute(_FINISH, finished)
+    if gone:
+        session.execute(Subscription.__table__.delete().where(Subscription.id.in_(sorted(gone))))
+    if log_rows:
+        session.execute(Delivery.__table__.insert(), log_rows)
