@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from webapp import create_app
+from webapp import ROOT, create_app
 from webapp.config import SettingError, Settings, settings
 from webapp.content import MUSCLES, load
 
@@ -52,9 +52,11 @@ def test_a_bad_setting_stops_the_app_naming_its_variable(monkeypatch, tmp_path, 
     assert not (tmp_path / "env.sqlite").exists()  # refused before anything was made
 
 
-def test_every_setting_has_a_default_and_a_meaning():
+def test_every_setting_has_a_default_and_a_meaning_and_a_row_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
     for f in dataclasses.fields(Settings):
         assert f.metadata["meaning"] and f.metadata["parse"](f.default) == f.default
+        assert f"| `UNKNOT_{f.name.upper()}` |" in readme, f.name
 
 
 def test_migrations_run_on_start_and_by_command(app, runner):
