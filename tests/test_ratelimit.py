@@ -22,7 +22,7 @@ from tests.procs import ROOT, wait_until
 from webapp import create_app
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
-SUBSCRIBE_PER_MINUTE = 20  # webapp.limits.RULES["subscribe"]
+SUBSCRIBE_PER_MINUTE = 20  # webapp.web.limits.RULES["subscribe"]
 
 
 @pytest.fixture

@@ -288,7 +288,7 @@ def test_forget_inactive_deletes_silent_subscriptions_and_old_logs(subscribe, pu
     with push_app.app_context():
         dispatch.run_pass(push_app)
     clock.advance(timedelta(days=61))
-    # The kept device shows it is alive itself (webapp/retention.py: a 201 does not count).
+    # The kept device shows it is alive itself (webapp/store/retention.py: a 201 does not count).
     assert subscribe.client.get("/api/reminders", headers={"Authorization": f"Bearer {kept}"}).status_code == 200
     with push_app.app_context():
         dispatch.run_pass(push_app)
