@@ -402,9 +402,10 @@ def test_payload_url_must_be_a_same_origin_path(url):
         encode_payload("hydration", "t", "b", url, "tag")
 
 
-def test_payload_kind_is_checked():
+@pytest.mark.parametrize("kind", ["", "a kind", "x" * 17, "/", None])
+def test_payload_kind_must_be_a_short_url_safe_name(kind):
     with pytest.raises(ValueError):
-        encode_payload("spam", "t", "b", "/", "tag")
+        encode_payload(kind, "t", "b", "/", "tag")
 
 
 def test_topic_for():

@@ -33,13 +33,15 @@ MAX_BODY = 3072
 MAX_PAYLOAD = MAX_BODY - 86 - 16 - 1
 RECORD_SIZE = 4096
 URGENCIES = ("very-low", "low", "normal", "high")
-KINDS = ("hydration", "stretch", "test")
 
 # Longest Retry-After we pass on (a week); guards against absurd values.
 MAX_RETRY_AFTER = 7 * 24 * 3600
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# A reminder kind's name (webapp.reminders.kinds): short and URL-safe, as it
+# goes into the Topic header.
+_KIND = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 
 class PayloadTooLarge(ValueError):
@@ -49,9 +51,10 @@ class PayloadTooLarge(ValueError):
 # -- payload ----------------------------------------------------------------------
 
 def encode_payload(kind: str, title: str, body: str, url: str, tag: str) -> bytes:
-    """The JSON the service worker reads, compact; PayloadTooLarge past MAX_PAYLOAD bytes."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    """The JSON the service worker reads, compact; PayloadTooLarge past MAX_PAYLOAD bytes.
+    Which kinds exist is the registry's business; here a kind need only be a name."""
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+        raise ValueError("kind must be 1-16 URL-safe characters")
     for name, value in (("title", title), ("body", body), ("tag", tag)):
         if not isinstance(value, str):
             raise ValueError(f"{name} must be a string")
@@ -76,7 +79,7 @@ def _same_origin_path(url) -> bool:
 def topic_for(kind: str) -> str:
     """The Topic header: one per kind, so a newer reminder replaces an older
     one the push service still holds (a phone that was off gets one, not ten)."""
-    if not isinstance(kind, str) or not _TOPIC.fullmatch(kind) or len(kind) > 16:
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
         raise ValueError("kind must be 1-16 URL-safe characters")
     return f"unknot-{kind}"
 
