@@ -1,8 +1,17 @@
-/* Unknot's service worker. The server injects VERSION and PRECACHE (hashes
-   of the files it serves), so any change ships a new worker. The page, not
-   the worker, decides when a new version takes over: see static/js/app.js. */
+/* Unknot's service worker. The server (webapp/web/assets.py) injects VERSION
+   and PRECACHE (hashes of the files it serves), the app's reminder KINDS and
+   kv, the pages' own static/js/kv.js, so any change ships a new worker. The
+   page, not the worker, decides when a new version takes over: see
+   static/js/app.js.
+   A classic worker, not a module one, on purpose: not every browser Unknot
+   supports starts a module service worker, so kv.js comes inlined by the
+   server rather than imported. */
 const VERSION = "__UNKNOT_VERSION__";
 const PRECACHE = [/*__UNKNOT_PRECACHE__*/];
+/* {name: {title, url, label, actions: [{action, title, open: path} | {action, title, post: {path, body}}]}},
+   from webapp/reminders/kinds.py */
+const KINDS = {/*__UNKNOT_KINDS__*/};
+const kv = {/*__UNKNOT_KV__*/}; // get, set, remove, update
 const CACHE = `unknot-${VERSION}`;
 const PAGES = new Set(PRECACHE.filter((url) => !url.startsWith("/static/")));
 const NOT_FOUND = "/offline/not-found"; // webapp/assets.py: the 404 page, stored to answer offline
@@ -86,10 +95,6 @@ function fetchWithTimeout(request, ms) {
 
 /* ---- Push reminders ---- */
 
-const ACTIONS = {
-  hydration: [{ action: "drank", title: "Drank a glass" }, { action: "snooze", title: "Snooze 30 min" }],
-  stretch: [{ action: "start", title: "Start routine" }],
-};
 const iconUrl = (name) => PRECACHE.find((url) => url.startsWith(`/static/icons/${name}`));
 
 self.addEventListener("push", (event) => {
@@ -100,7 +105,7 @@ self.addEventListener("push", (event) => {
     badge: iconUrl("badge-96.png"),
     tag: data.tag,
     data: { url: data.url, kind: data.kind },
-    actions: ACTIONS[data.kind] || [],
+    actions: data.kind ? KINDS[data.kind].actions.map(({ action, title }) => ({ action, title })) : [],
   })]));
 });
 
@@ -110,20 +115,20 @@ self.addEventListener("push", (event) => {
 const ALIVE_EVERY_MS = 12 * 60 * 60 * 1000;
 
 async function reportAlive() {
-  const last = (await kvGet("alive-at")) || 0;
+  const last = (await kv.get("alive-at")) || 0;
   if (Date.now() - last < ALIVE_EVERY_MS) return;
-  if (await callApi("/api/reminders", "GET")) await kvSet("alive-at", Date.now());
+  if (await callApi("/api/reminders", "GET")) await kv.set("alive-at", Date.now());
 }
 
 function readPush(event) {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { /* not JSON: show a plain reminder */ }
-  const kind = ["hydration", "stretch", "test"].includes(data.kind) ? data.kind : "test";
+  const kind = Object.hasOwn(KINDS, data.kind) ? data.kind : null; // unknown: no actions
   return {
     kind,
-    title: String(data.title || "Unknot"),
+    title: String(data.title || (kind && KINDS[kind].title) || "Unknot"),
     body: String(data.body || ""),
-    tag: String(data.tag || kind),
+    tag: String(data.tag || kind || "unknot"),
     url: sameOriginPath(data.url),
   };
 }
@@ -146,20 +151,21 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(handleClick(event.action, kind, url || "/"));
 });
 
+/* A button of the kind's (KINDS): "open" opens one of our pages, "post" sends an
+   API call; a tap on the notification itself, or a "post" without a token, opens its url. */
 async function handleClick(action, kind, url) {
-  if ((action === "drank" || action === "snooze") && await kvGet("token")) {
+  const chosen = action && Object.hasOwn(KINDS, kind) && KINDS[kind].actions.find((a) => a.action === action);
+  if (chosen && chosen.post && await kv.get("token")) {
     // Into the outbox first, so a tap made offline is never lost; "at" makes a replay count once.
     const at = new Date().toISOString();
-    const item = action === "drank"
-      ? { id: at, path: "/api/log", body: { kind: "water", at } }
-      : { id: at, path: "/api/reminders/snooze", body: { kind: "hydration", minutes: 30, at } };
-    await kvUpdate("outbox", (list) => [...(list || []), item]);
+    const item = { id: at, path: chosen.post.path, body: { ...chosen.post.body, at } };
+    await kv.update("outbox", (list) => [...(list || []), item]);
     if (!(await flushOutbox()) && self.registration.sync) {
       await self.registration.sync.register(OUTBOX).catch(() => {}); // else: the next page open sends it
     }
     return;
   }
-  return openPage(action === "start" ? "/routine/bedtime?source=reminder" : url);
+  return openPage((chosen && chosen.open) || url);
 }
 
 /* ---- The outbox: notification actions waiting for the network ---- */
@@ -179,8 +185,8 @@ function flushOutbox() {
 }
 
 async function sendOutbox() {
-  const token = await kvGet("token");
-  for (const item of (await kvGet("outbox")) || []) {
+  const token = await kv.get("token");
+  for (const item of (await kv.get("outbox")) || []) {
     let response = null;
     try {
       response = token && await fetch(item.path, {
@@ -193,7 +199,7 @@ async function sendOutbox() {
     }
     if (response && (response.status >= 500 || response.status === 429)) return false;
     // Sent, or refused for good (reminders turned off, too old): out of the outbox.
-    await kvUpdate("outbox", (list) => (list || []).filter((other) => other.id !== item.id));
+    await kv.update("outbox", (list) => (list || []).filter((other) => other.id !== item.id));
   }
   return true;
 }
@@ -211,7 +217,7 @@ async function openPage(path) {
 }
 
 async function callApi(path, method, body, token) {
-  token = token || await kvGet("token");
+  token = token || await kv.get("token");
   if (!token) return false;
   try {
     const response = await fetch(path, {
@@ -231,12 +237,12 @@ self.addEventListener("pushsubscriptionchange", (event) => {
 });
 
 async function resubscribe(oldSubscription) {
-  const oldToken = await kvGet("token");
+  const oldToken = await kv.get("token");
   const plan = oldToken && await callApi("/api/reminders", "GET", undefined, oldToken);
   const key = (oldSubscription && oldSubscription.options.applicationServerKey) ||
     (await (await fetch("/api/push/public-key")).json()).publicKey;
   const subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-  const timezone = (await kvGet("timezone")) || "UTC";
+  const timezone = (await kv.get("timezone")) || "UTC";
   const response = await fetch("/api/subscriptions", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -244,36 +250,10 @@ async function resubscribe(oldSubscription) {
   });
   if (!response.ok) return;
   const { token } = await response.json();
-  await kvSet("token", token);
+  await kv.set("token", token);
   if (plan) {
     const { next, ...whole } = plan;
     await callApi("/api/reminders", "PUT", whole, token);
   }
   if (oldToken) await callApi("/api/subscriptions/current", "DELETE", undefined, oldToken);
 }
-
-/* The page's static/js/kv.js store, read here without modules: a module
-   worker could import kv.js itself, but not every browser Unknot supports
-   starts a module service worker, so this classic one keeps these few lines. */
-function kvRequest(mode, action) {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open("unknot", 1);
-    open.onupgradeneeded = () => open.result.createObjectStore("kv");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction("kv", mode);
-      const request = action(tx.objectStore("kv"));
-      tx.oncomplete = () => { db.close(); resolve(request.result); };
-      tx.onerror = () => { db.close(); reject(tx.error); };
-    };
-  });
-}
-const kvGet = (key) => kvRequest("readonly", (store) => store.get(key));
-/* Read, change and write one value in a single transaction, so two updates never lose each other's items. */
-const kvUpdate = (key, change) => kvRequest("readwrite", (store) => {
-  const request = store.get(key);
-  request.onsuccess = () => store.put(change(request.result), key);
-  return request;
-});
-const kvSet = (key, value) => kvRequest("readwrite", (store) => store.put(value, key));

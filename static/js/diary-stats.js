@@ -11,7 +11,8 @@ export const dayKey = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(
 export const parseDay = (key) => { const [y, m, d] = key.split("-").map(Number); return new Date(y, m - 1, d); };
 export const addDays = (key, n) => { const d = parseDay(key); d.setDate(d.getDate() + n); return dayKey(d); };
 
-/* Before noon counts as the night before (the same rule as diary-store.js). */
+/* A cramp belongs to the night it happened in: before noon counts as the
+   night before. (diary-store.js files each entry under it.) */
 export function nightOf(at) {
   const d = new Date(at);
   d.setHours(d.getHours() - 12);

@@ -3,16 +3,10 @@
 // updates still arrives at the newest schema with every entry kept.
 // Nothing here talks to the network.
 
+import { nightOf } from "./diary-stats.js"; // a cramp belongs to the night it happened in
+
 const NAME = "unknot-diary";
 export const VERSION = 2;
-
-/* A cramp belongs to the night it happened in: before noon counts as the
-   night before. (diary-stats.js uses the same rule.) */
-export function nightOf(at) {
-  const d = new Date(at);
-  d.setHours(d.getHours() - 12);
-  return [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
-}
 
 const UPGRADES = {
   // v1: cramps by id, listed by start time.

@@ -1,5 +1,7 @@
-// A tiny key-value store in IndexedDB ("unknot" / "kv"), readable by the
-// service worker too, which needs the reminders token for notification actions.
+// A tiny key-value store in IndexedDB ("unknot" / "kv"), shared with the
+// service worker (the server inlines this file into sw.js: webapp/web/assets.py),
+// which needs the reminders token and keeps its outbox here. No imports, and
+// named exports of consts and functions only, so it can be inlined.
 
 const DB = "unknot";
 const STORE = "kv";
@@ -30,3 +32,9 @@ async function run(mode, action) {
 export const get = (key) => run("readonly", (store) => store.get(key));
 export const set = (key, value) => run("readwrite", (store) => store.put(value, key));
 export const remove = (key) => run("readwrite", (store) => store.delete(key));
+/* Read, change and write one value in a single transaction, so two updates never lose each other's changes. */
+export const update = (key, change) => run("readwrite", (store) => {
+  const request = store.get(key);
+  request.onsuccess = () => store.put(change(request.result), key);
+  return request;
+});

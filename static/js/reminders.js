@@ -2,6 +2,8 @@
 import * as kv from "./kv.js";
 
 const $ = (id) => document.getElementById(id);
+/* {name: {title, url, label, actions}}: the server's reminder kinds (webapp/reminders/kinds.py). */
+const KINDS = JSON.parse($("reminders").dataset.kinds);
 const show = (id, on = true) => { $(id).hidden = !on; };
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -60,10 +62,11 @@ function missingTime(form) {
   return empty && `${LABELS[empty.name]}: choose a time.`;
 }
 
+/* The next time of each kind the schedule plans (the keys of "next"), in the kinds' order. */
 function renderNext(next) {
   const list = $("next");
   list.replaceChildren();
-  for (const [kind, label] of [["hydration", "Next water reminder"], ["stretch", "Next stretch reminder"]]) {
+  for (const [kind, { label }] of Object.entries(KINDS).filter(([kind]) => kind in next)) {
     const row = document.createElement("div");
     const dt = document.createElement("dt");
     const dd = document.createElement("dd");
@@ -190,24 +193,35 @@ async function unsubscribe(token) {
   $("enable-status").textContent = "Reminders are off.";
 }
 
+/* What each API call a button makes has done, in words. */
+const DONE = {
+  "/api/log": (result) => `Logged. ${result.today} glass${result.today === 1 ? "" : "es"} today.`,
+  "/api/reminders/snooze": (result, body) => `Snoozed: next reminder ${formatNext(result.next[body.kind])}.`,
+};
+
+/* /reminders?act=<kind> (a notification's page): the kind's buttons, as on the notification. */
 function wireActions(token) {
-  if (new URLSearchParams(location.search).get("act") !== "hydration" || !token) return;
-  show("act");
+  const kind = KINDS[new URLSearchParams(location.search).get("act")];
+  if (!kind || !kind.actions.length || !token) return;
   const say = (text) => { $("act-status").textContent = text; };
-  $("act-drank").addEventListener("click", async () => {
-    try {
-      const result = await api("/api/log", { method: "POST", token, body: { kind: "water" } });
-      say(`Logged. ${result.today} glass${result.today === 1 ? "" : "es"} today.`);
-      renderNext(result.next);
-    } catch (error) { say(error.message); }
-  });
-  $("act-snooze").addEventListener("click", async () => {
-    try {
-      const plan = await api("/api/reminders/snooze", { method: "POST", token, body: { kind: "hydration", minutes: 30 } });
-      say(`Snoozed: next reminder ${formatNext(plan.next.hydration)}.`);
-      renderNext(plan.next);
-    } catch (error) { say(error.message); }
-  });
+  $("act-heading").textContent = kind.title;
+  $("act-buttons").replaceChildren(...kind.actions.map((action, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = action.title;
+    if (i > 0) button.className = "quiet-button";
+    button.addEventListener("click", async () => {
+      if (action.open) return location.assign(action.open);
+      try {
+        const { path, body } = action.post;
+        const result = await api(path, { method: "POST", token, body });
+        say(DONE[path] ? DONE[path](result, body) : "Done.");
+        renderNext(result.next);
+      } catch (error) { say(error.message); }
+    });
+    return button;
+  }));
+  show("act");
 }
 
 /* Blocked: the button that cannot work goes, the way back shows. */

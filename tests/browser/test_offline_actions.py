@@ -33,6 +33,16 @@ def worker(browser):
     return sw
 
 
+def tapped_offline(live_server, sw, action, kind, url):
+    """Tap a notification's button while the server is down: the worker's outbox after it."""
+    live_server.stop()
+    try:
+        sw.evaluate("([action, kind, url]) => handleClick(action, kind, url)", [action, kind, url])
+        return sw.evaluate("kv.get('outbox')")
+    finally:
+        live_server.start()
+
+
 def test_drank_a_glass_offline_is_sent_once_when_back(launch_browser, live_server, push_service, client, clock):
     clock.set(datetime.now(UTC))  # the server's clock and the browser's agree
     browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
@@ -42,7 +52,7 @@ def test_drank_a_glass_offline_is_sent_once_when_back(launch_browser, live_serve
     live_server.stop()
     try:
         sw.evaluate("handleClick('drank', 'hydration', '/reminders?act=hydration')")
-        outbox = sw.evaluate("kvGet('outbox')")
+        outbox = sw.evaluate("kv.get('outbox')")
         assert [item["body"]["kind"] for item in outbox] == ["water"]
         assert sw.evaluate("self.registration.sync.getTags()") == ["unknot-outbox"], "Background Sync asked to retry"
         assert sw.evaluate("flushOutbox()") is False, "still offline: kept"
@@ -52,10 +62,10 @@ def test_drank_a_glass_offline_is_sent_once_when_back(launch_browser, live_serve
     # The next page open sends it (Background Sync may come first: once either way).
     page.reload()
     for _ in range(100):  # bounded wait for the outbox to empty
-        if sw.evaluate("kvGet('outbox')") == []:
+        if sw.evaluate("kv.get('outbox')") == []:
             break
         page.evaluate("() => new Promise((r) => setTimeout(r, 50))")
-    assert sw.evaluate("kvGet('outbox')") == []
+    assert sw.evaluate("kv.get('outbox')") == []
     assert glasses(live_server.app) == 1
     # A second page open, a late sync: nothing more.
     page.reload()
@@ -75,12 +85,7 @@ def test_snooze_offline_counts_from_the_tap(launch_browser, live_server, push_se
     plan.pop("next")
     assert client.put("/api/reminders", headers=auth, json={**plan, "stretch": {**plan["stretch"], "enabled": False},
                                                          "quiet": dict(zip(("from", "until"), quiet))}).status_code == 200
-    live_server.stop()
-    try:
-        sw.evaluate("handleClick('snooze', 'hydration', '/reminders?act=hydration')")
-        [item] = sw.evaluate("kvGet('outbox')")
-    finally:
-        live_server.start()
+    [item] = tapped_offline(live_server, sw, "snooze", "hydration", "/reminders?act=hydration")
     clock.advance(timedelta(minutes=20))  # the connection returns 20 minutes later
     assert sw.evaluate("flushOutbox()") is True
     tapped = datetime.fromisoformat(item["body"]["at"])

@@ -1,29 +1,32 @@
 """Static assets by content hash, the service worker and the web app manifest.
 
 There is no build step: the server hashes the files once at start, links
-them as ``/static/<path>?v=<hash>`` (cached for a year) and injects the
-version and the precache list into the worker, so a change to any file
-ships a new worker.
+them as ``/static/<path>?v=<hash>`` (cached for a year) and injects into the
+worker its version, the precache list, the app's reminder kinds and the
+page's key-value store (static/js/kv.js), so a change to any of them ships
+a new worker.
 """
 import hashlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from webapp import ROOT, content
+from webapp.reminders.kinds import registry
 
 bp = Blueprint("assets", __name__)
 STATIC = ROOT / "static"
 SW_SOURCE = ROOT / "service_worker" / "sw.js"
+KV_SOURCE = STATIC / "js" / "kv.js"
 TEMPLATES = ROOT / "webapp" / "templates"
 # Served and precached; the icon generator and the SVG sources stay out.
 PRECACHED_SUFFIXES = {".css", ".js", ".png", ".svg", ".json"}
 PRECACHE_SKIP = {"icons/badge.svg", "icons/icon-512.png", "icons/icon-maskable-512.png"}
 
 NOT_FOUND = "/offline/not-found"
-THEME_LIGHT = "#f6f4ef"
 THEME_DARK = "#14202a"
 
 
@@ -49,12 +52,25 @@ def asset_url(path):
 
 
 @cache
-def version():
-    """One hash over everything a page or the worker is made of."""
+def version(kinds):
+    """One hash over everything a page or the worker is made of, with the
+    app's reminder kinds (their JSON): a test app's own kinds make its own."""
     sources = [SW_SOURCE, *content.files(), *sorted(TEMPLATES.rglob("*.html"))]
     sources += sorted((ROOT / "webapp").rglob("*.py"))
     sources += [STATIC / p for p in static_hashes()]
-    return _digest(sources)[:16]
+    return hashlib.sha256(f"{_digest(sources)}\n{kinds}".encode()).hexdigest()[:16]
+
+
+@cache
+def classic_kv():
+    """kv.js (an ES module without imports) as a classic-script expression
+    whose value holds its exports: the worker's ``kv``, the pages' code."""
+    source = KV_SOURCE.read_text(encoding="utf-8")
+    names = re.findall(r"^export (?:const|function|async function) (\w+)", source, re.M)
+    if re.search(r"^\s*import\b", source, re.M) or len(names) != len(re.findall(r"^export ", source, re.M)):
+        raise ValueError(f"{KV_SOURCE.name}: only plain named exports can be inlined into the worker")
+    body = re.sub(r"^export ", "", source, flags=re.M)
+    return f"(() => {{\n{body}\nreturn {{ {', '.join(names)} }};\n}})()"
 
 
 def precache_urls():
@@ -76,9 +92,12 @@ def not_found():
 
 @bp.get("/sw.js")
 def service_worker():
+    kinds = json.dumps(registry(current_app).client(), ensure_ascii=False)
     source = SW_SOURCE.read_text(encoding="utf-8")
-    source = source.replace('"__UNKNOT_VERSION__"', json.dumps(version()), 1)
+    source = source.replace('"__UNKNOT_VERSION__"', json.dumps(version(kinds)), 1)
     source = source.replace("[/*__UNKNOT_PRECACHE__*/]", json.dumps(precache_urls()), 1)
+    source = source.replace("{/*__UNKNOT_KINDS__*/}", kinds, 1)
+    source = source.replace("{/*__UNKNOT_KV__*/}", classic_kv(), 1)
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"

@@ -1,7 +1,8 @@
 """The HTML pages: complete without JavaScript, enhanced by it."""
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 
 from webapp import content
+from webapp.reminders.kinds import registry
 
 bp = Blueprint("pages", __name__)
 
@@ -62,7 +63,7 @@ for _name, _path in ARTICLES.items():
 
 @bp.get("/reminders")
 def reminders():
-    return render_template("reminders.html")
+    return render_template("reminders.html", kinds=registry(current_app).client())
 
 
 @bp.get("/diary")
