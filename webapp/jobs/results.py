@@ -5,33 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 
-from webapp.jobs.claim import T
+from webapp.jobs import bulk
 from webapp.jobs.messages import service_of
 from webapp.jobs.retry import RetryPolicy
 from webapp.reminders import schedule
-from webapp.store.models import Delivery, Subscription, UTCDateTime, WaterLog
+from webapp.store.models import Subscription, WaterLog
 
 EPSILON = timedelta(microseconds=1)
-
-
-_RESULT = (
-    update(T)
-    .where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
-           T.c.claim == bindparam("k_claim"))
-    .values(
-        due_at=bindparam("v_due_at", type_=UTCDateTime()),
-        attempts=bindparam("v_attempts"),
-        expires_at=bindparam("v_expires_at", type_=UTCDateTime()),
-        occurrence=bindparam("v_occurrence"),
-        last_tip=bindparam("v_last_tip"),
-        lease_until=None,
-        claim=None,
-    )
-)
-_FINISH = T.delete().where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
-                           T.c.claim == bindparam("k_claim"))
 
 
 def _glasses(session, jobs):
@@ -123,11 +105,8 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
             row, token, due_at=due, attempts=0, expires_at=deliver_by,
             occurrence=row["occurrence"] + 1, last_tip=job.tip if job.outcome == "ok" else row["last_tip"],
         ))
-    if updates:
-        session.execute(_RESULT, updates)
-    if finished:
-        session.execute(_FINISH, finished)
+    bulk.update_results(session, updates)
+    bulk.finish(session, finished)
     if gone:
         session.execute(Subscription.__table__.delete().where(Subscription.id.in_(sorted(gone))))
-    if log_rows:
-        session.execute(Delivery.__table__.insert(), log_rows)
+    bulk.log_deliveries(session, log_rows)

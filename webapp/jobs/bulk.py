@@ -1,0 +1,71 @@
+"""A batch's writes in few statements. On PostgreSQL each write is one
+statement over arrays (``unnest``): one round trip and no per-row Python
+work in SQLAlchemy, which is what held a burst back (bench/tick.py); SQLite,
+in-process and with one writer, takes executemany as it is."""
+import json
+from datetime import datetime
+
+from sqlalchemy import bindparam, text, update
+
+from webapp.jobs.claim import T
+from webapp.store.models import Delivery, UTCDateTime
+
+_RESULT = (
+    update(T)
+    .where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
+           T.c.claim == bindparam("k_claim"))
+    .values(
+        due_at=bindparam("v_due_at", type_=UTCDateTime()),
+        attempts=bindparam("v_attempts"),
+        expires_at=bindparam("v_expires_at", type_=UTCDateTime()),
+        occurrence=bindparam("v_occurrence"),
+        last_tip=bindparam("v_last_tip"),
+        lease_until=None,
+        claim=None,
+    )
+)
+_FINISH = T.delete().where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
+                           T.c.claim == bindparam("k_claim"))
+
+# A batch goes to PostgreSQL as one JSON text, read back as rows: the
+# encoding is C (json), where array parameters cost psycopg per element.
+_PG_RESULT = text("""
+    UPDATE due_reminders AS d SET due_at = v.v_due_at AT TIME ZONE 'UTC', attempts = v.v_attempts,
+        expires_at = v.v_expires_at AT TIME ZONE 'UTC', occurrence = v.v_occurrence, last_tip = v.v_last_tip,
+        lease_until = NULL, claim = NULL
+    FROM json_to_recordset(CAST(:rows AS JSON)) AS v(k_sid text, k_kind text, k_claim text, v_due_at timestamptz,
+        v_attempts int, v_expires_at timestamptz, v_occurrence int, v_last_tip int)
+    WHERE d.subscription_id = v.k_sid AND d.kind = v.k_kind AND d.claim = v.k_claim""")
+_PG_FINISH = text("""
+    DELETE FROM due_reminders AS d
+    USING json_to_recordset(CAST(:rows AS JSON)) AS v(k_sid text, k_kind text, k_claim text)
+    WHERE d.subscription_id = v.k_sid AND d.kind = v.k_kind AND d.claim = v.k_claim""")
+_PG_DELIVERIES = text("""
+    INSERT INTO deliveries (subscription_id, kind, service, due_at, occurrence, sent_at, status, outcome,
+                            latency_ms, error)
+    SELECT subscription_id, kind, service, due_at AT TIME ZONE 'UTC', occurrence, sent_at AT TIME ZONE 'UTC',
+           status, outcome, latency_ms, error
+    FROM json_to_recordset(CAST(:rows AS JSON)) AS v(subscription_id text, kind text, service text,
+        due_at timestamptz, occurrence int, sent_at timestamptz, status int, outcome text, latency_ms int,
+        error text)""")
+
+
+def update_results(session, rows):
+    _write(session, rows, _PG_RESULT, _RESULT)
+
+
+def finish(session, keys):
+    _write(session, keys, _PG_FINISH, _FINISH)
+
+
+def log_deliveries(session, rows):
+    _write(session, rows, _PG_DELIVERIES, Delivery.__table__.insert())
+
+
+def _write(session, rows, pg_statement, statement):
+    if not rows:
+        return
+    if session.bind.dialect.name == "postgresql":
+        session.execute(pg_statement, {"rows": json.dumps(rows, default=datetime.isoformat)})
+    else:
+        session.execute(statement, rows)
