@@ -265,3 +265,53 @@ def test_reading_the_plan_is_limited_per_address(subscribe):
     statuses = [subscribe.client.get("/api/reminders", headers=bearer(token)).status_code for _ in range(61)]
     assert statuses[:59] == [200] * 59  # the subscribe call counted too
     assert statuses[-1] == 429
+
+
+def test_request_bodies_are_checked_with_the_schemas_the_document_shows(app, client):
+    from webapp.reminders.kinds import registry
+    from webapp.reminders.plan import plan_schema
+    from webapp.web.schemas import checkers
+
+    doc = client.get("/api/openapi.json").json
+    kinds = registry(app)
+
+    def body(path, method):
+        return doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+    assert body("/api/reminders", "put") == {"$ref": "#/components/schemas/Plan"}
+    assert doc["components"]["schemas"]["Plan"] == plan_schema(kinds)
+    for path, operation in [("/api/subscriptions", "subscribe"), ("/api/reminders/snooze", "snooze"),
+                            ("/api/log", "log")]:
+        assert body(path, "post") == checkers(kinds)[operation].schema, path
+
+
+@pytest.mark.parametrize("path,body,code,message", [
+    ("/api/reminders/snooze", {"kind": "water", "minutes": 30}, "invalid_kind",
+     "kind must be 'hydration' or 'stretch'."),
+    ("/api/reminders/snooze", {"kind": "stretch", "minutes": 30.0}, "invalid_minutes",
+     "minutes must be a whole number from 5 to 240."),
+    ("/api/reminders/snooze", {"kind": "stretch", "minutes": 30, "x": 1}, "invalid_body",
+     "Send only kind, minutes and, for a delayed tap, at."),
+    ("/api/reminders/snooze", {"kind": "stretch", "minutes": 30, "at": 5}, "invalid_at",
+     "at must be the time of the tap: ISO-8601 with a time zone, within the last 7 days."),
+    ("/api/log", {"kind": "water", "n": 2}, "invalid_kind", 'Send {"kind": "water"}, with "at" for a delayed tap.'),
+])
+def test_refused_bodies_say_what_to_send(subscribe, path, body, code, message):
+    _, token = subscribe()
+    response = subscribe.client.post(path, json=body, headers=bearer(token))
+    assert response.status_code == 400
+    assert response.json == {"error": code, "message": message}
+
+
+def test_a_subscription_with_an_unknown_field_or_zone_says_which(push_app, push_service):
+    client = push_app.test_client()
+    sub = push_service.make_subscription()
+    response = client.post("/api/subscriptions", json={"subscription": sub, "timezone": "UTC", "tz": "UTC"})
+    assert response.json == {"error": "invalid_body", "message": "Unknown field “tz”."}
+    response = client.post("/api/subscriptions", json={"subscription": sub, "timezone": 1})
+    assert response.json == {"error": "invalid_plan",
+                             "message": "timezone: Choose a time zone from the list, such as Europe/Berlin."}
+    response = client.post("/api/subscriptions", json={"subscription": {**sub, "keys": {"auth": "x"}},
+                                                       "timezone": "UTC"})
+    assert response.json == {"error": "invalid_subscription",
+                             "message": "subscription.keys must hold p256dh and auth strings."}

@@ -146,6 +146,31 @@ def test_each_bad_field_names_itself(data, field):
     assert info.value.message and info.value.message[0].isupper() and info.value.message.endswith(".")
 
 
+@pytest.mark.parametrize("data, message", [
+    ([], "The plan must be a JSON object."),
+    (plan(hydration=[]), "The setting “hydration” must be a JSON object."),
+    (plan(colour="blue"), "Unknown setting “colour”."),
+    (plan(hydration__goal_glasses=DELETE), "The setting “hydration.goal_glasses” is missing."),
+    (plan(hydration__enabled=1), "The setting “hydration.enabled” must be true or false."),
+    (plan(hydration__every_minutes=120.0), "The setting “hydration.every_minutes” must be a whole number."),
+    (plan(hydration__every_minutes=721), "Water reminders can come every 15 to 720 minutes."),
+    (plan(hydration__goal_glasses=-1), "The daily goal is 0 to 30 glasses (0 means no goal)."),
+    (plan(hydration__from="09:00", hydration__until="09:00"),
+     "Water reminders need a window: make the end differ from the start."),
+    (plan(quiet__until=None), "Times are written as HH:MM, from 00:00 to 23:59."),
+    (plan(stretch__at="21:30"), "Stretch times must be a list of times."),
+    (plan(stretch__at=["%02d:00" % h for h in range(9, 18)]), "Choose at most 8 stretch times."),
+    (plan(stretch__at=["21:30", "21:30"]), "Each stretch time may appear only once."),
+    (plan(timezone="europe/berlin"), "Choose a time zone from the list, such as Europe/Berlin."),
+    # An unknown setting is named before the one it was probably meant to be.
+    (plan(quiet=DELETE, quite={"from": "22:00", "until": "07:00"}), "Unknown setting “quite”."),
+])
+def test_refusals_read_as_sentences(data, message):
+    with pytest.raises(PlanError) as info:
+        validate_plan(data)
+    assert info.value.message == message
+
+
 def test_a_stretch_in_quiet_hours_says_why():
     with pytest.raises(PlanError) as info:
         validate_plan(plan(stretch__at=["21:30", "23:15"]))
