@@ -68,6 +68,7 @@ def test_the_apps_kinds_are_injected_into_the_worker_and_the_page(app, make_app,
 
 def test_a_kind_added_in_the_registry_is_shown_with_its_buttons(launch_browser, live_server, push_service, client):
     browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
+    assert "Next walk reminder" in page.locator("#next").inner_text(), "its label, from the registry"
     session = page.context.new_cdp_session(page)
     walk = {"kind": "walk", "title": "Time for a short walk", "body": "Five minutes help.", "url": "/prevent",
             "tag": "walk"}
@@ -87,4 +88,6 @@ def test_a_kind_added_in_the_registry_is_shown_with_its_buttons(launch_browser, 
     page.locator("#act").wait_for(state="visible", timeout=15000)
     assert page.locator("#act-heading").inner_text() == "Time for a short walk"
     assert page.locator("#act-buttons button").all_inner_texts() == ["Later"]
+    page.get_by_role("button", name="Later").click()
+    page.locator("#act-status").get_by_text("Snoozed: next reminder").wait_for(timeout=15000)
     assert browser.console_errors == [] and browser.foreign_requests == []
