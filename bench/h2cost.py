@@ -1,6 +1,6 @@
 """Why the sender speaks HTTP/1.1: the client-side CPU of one push request
 with the `h2` library (pure Python HTTP/2: HPACK, frames, flow control)
-against webapp/http1.py's request head and answer parsing, in one run.
+against webapp/push/wire.py's request head and answer parsing, in one run.
 
 Both sides of an HTTP/2 connection run in memory (no sockets, no TLS);
 only the client's work is timed. Needs `pip install 'h2>=4,<5'` (not a
@@ -14,7 +14,7 @@ import argparse
 import sys
 import time
 
-from webapp.http1 import _parse
+from webapp.push.wire import parse
 
 BODY = b"x" * 300  # an encrypted reminder is about this size
 AUTHORIZATION = "vapid t=" + "a" * 300 + ", k=" + "b" * 87
@@ -61,7 +61,7 @@ def h2_client_cost(n: int) -> float:
 
 
 def http1_client_cost(n: int) -> float:
-    """Seconds per request for webapp/http1.py's work: the head as fanout writes it, the answer parsed."""
+    """Seconds per request for webapp/push/wire.py's work: the head as fanout writes it, the answer parsed."""
     answer = b"HTTP/1.1 201 Created\r\nLocation: https://fcm.googleapis.com/m/1\r\nContent-Length: 0\r\n\r\n"
     started = time.perf_counter()
     for _ in range(n):
@@ -69,7 +69,7 @@ def http1_client_cost(n: int) -> float:
          f"User-Agent: unknot-push/1\r\nAuthorization: {AUTHORIZATION}\r\nContent-Encoding: aes128gcm\r\n"
          f"Content-Type: application/octet-stream\r\nTTL: 3600\r\nUrgency: normal\r\n"
          f"Topic: unknot-hydration\r\nContent-Length: {len(BODY)}\r\n\r\n").encode("latin-1") + BODY
-        _parse(bytearray(answer), eof=False)
+        parse(bytearray(answer), eof=False)
     return (time.perf_counter() - started) / n
 
 
@@ -85,7 +85,7 @@ def main(argv=None):
     one = http1_client_cost(args.n)
     print(f"client CPU per push request ({args.n:,} each):")
     print(f"  h2 {__import__('h2').__version__} (HTTP/2, pure Python)   {h2 * 1e6:7.1f} us")
-    print(f"  webapp/http1.py (HTTP/1.1)          {one * 1e6:7.1f} us   h2 / http1 = {h2 / one:.0f} x")
+    print(f"  webapp/push/wire.py (HTTP/1.1)  {one * 1e6:7.1f} us   h2 / http1 = {h2 / one:.0f} x")
     return 0
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.seed import add_due
 from webapp.jobs import dispatch
-from webapp.push import http1, outcomes
+from webapp.push import failures, outcomes
 from webapp.store.db import db
 from webapp.store.models import DueReminder, Subscription
 from webapp.push.channel import channel
@@ -53,9 +53,9 @@ def test_the_table_gives_every_status_an_outcome(status, outcome):
 def test_every_row_of_the_table_says_where_it_comes_from():
     assert all(source.strip() for *_, source in outcomes.TABLE)
     assert all(why.strip() for *_, why in outcomes.FAILURES)
-    assert outcomes.for_failure(http1.HTTP2Only("x")) == "config"
-    assert outcomes.for_failure(http1.Refused("x")) == "drop"
-    assert outcomes.for_failure(http1.Timeout("x")) == "retry"
+    assert outcomes.for_failure(failures.HTTP2Only("x")) == "config"
+    assert outcomes.for_failure(failures.Refused("x")) == "drop"
+    assert outcomes.for_failure(failures.Timeout("x")) == "retry"
 
 
 def test_406_with_retry_after_is_throttling_retried_after_it(app, push_service, clock):

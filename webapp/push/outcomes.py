@@ -12,7 +12,7 @@ Outcomes (push.SendResult.outcome), and what the dispatcher does with them:
 """
 from __future__ import annotations
 
-from webapp.push import http1
+from webapp.push import failures
 
 # (lowest status, highest status, outcome, source). First match wins.
 TABLE = (
@@ -32,9 +32,9 @@ TABLE = (
 
 # Failures without an answer: (exception class, outcome, why). First match wins.
 FAILURES = (
-    (http1.Refused, "drop", "the name resolves only to non-public addresses (webapp.netguard)"),
-    (http1.Misconfigured, "config", "TLS certificate refused, or a service that speaks HTTP/2 only"),
-    (http1.Failure, "retry", "timeout, lookup or connection failure, reset: may pass"),
+    (failures.Refused, "drop", "the name resolves only to non-public addresses (webapp.netguard)"),
+    (failures.Misconfigured, "config", "TLS certificate refused, or a service that speaks HTTP/2 only"),
+    (failures.Failure, "retry", "timeout, lookup or connection failure, reset: may pass"),
 )
 
 
@@ -43,12 +43,12 @@ def for_status(status: int) -> str:
     for low, high, outcome, _ in TABLE:
         if low <= status <= high:
             return outcome
-    return "drop"  # 1xx never reaches here (http1 reads past it)
+    return "drop"  # 1xx never reaches here (webapp.push.wire reads past it)
 
 
-def for_failure(exc: http1.Failure) -> str:
+def for_failure(exc: failures.Failure) -> str:
     for kind, outcome, _ in FAILURES:
         if isinstance(exc, kind):
             return outcome
-    return "retry"  # pragma: no cover (http1.Failure is the last row)
+    return "retry"  # pragma: no cover (failures.Failure is the last row)
 

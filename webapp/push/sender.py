@@ -1,44 +1,49 @@
 """The sender: encrypts push messages and sends hundreds at once.
 
-One asyncio event loop per process, on its own thread, sends every
-message through webapp.http1 (keep-alive connections per push-service
-origin, a total deadline per request, SSRF guard at connect time); at most
-``concurrency`` messages are in flight. Each message is encrypted with
-push.encrypt (http_ece aes128gcm, a fresh ephemeral key and salt per
-message), signed with the cached VAPID header of push.VapidSigner, and its
-answer judged by webapp.outcomes.
+Every message is encrypted with message.encrypt (http_ece aes128gcm, a
+fresh ephemeral key and salt per message), signed with the cached VAPID
+header of vapid.VapidSigner, sent through webapp.push.http1 (keep-alive
+connections per push-service origin, a total deadline per request, SSRF
+guard at connect time) and its answer judged by webapp.push.outcomes, by
+a Deliverer on an asyncio event loop: at most ``concurrency`` messages in
+flight, each waiting on its own connection for the price of a socket
+(at 50 ms from the service, 64 threads x 20 answers a second was the
+ceiling of the thread pool before).
 
-Encryption holds the GIL (~150 µs a message), so with ``processes`` > 0 it
-runs in that many forked processes, in chunks, while this process keeps
-the network and the database: a worker uses every core (bench/README.md).
-The embedded scheduler of ``flask run`` keeps 0: a web server is not forked.
+Where that loop runs:
 
-At 50 ms from the service, a sender is bound by how many messages it keeps
-in flight, not by CPU: 64 threads x 20 answers a second was our ceiling;
-the event loop holds hundreds of waiting requests for the price of their
-sockets.
+- ``processes`` > 0 (a worker, ``reminders dispatch``: one per core):
+  in that many forked sender processes (webapp.push.shards), each with its
+  own loop, connections and share of ``concurrency`` and ``per_origin``;
+  this process hands them chunks of messages and keeps the database.
+  Encryption holds the GIL (~150-350 µs a message) and so does reading
+  an answer: in one process, the thread that claims and writes rows and
+  the loop that reads answers would wait for each other's turn.
+- 0 (the scheduler embedded in ``flask run``: a web server is not forked):
+  on a thread of this process, encrypting between answers.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-import os
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from webapp.push import http1, outcomes
+from webapp.push import http1, outcomes, shards
+from webapp.push.connect import system_resolver
 from webapp.push.endpoints import parse_endpoint
+from webapp.push.failures import Failure
 from webapp.push.message import SendResult, check_headers, encrypt, parse_retry_after
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "unknot-push/1"
-CHUNK = 32  # messages per trip to an encryption process
+CHUNK = 32  # messages per trip to a sender process
+STEP = 8  # messages encrypted between two looks at the answers
 
 
 class Message(NamedTuple):
@@ -58,23 +63,26 @@ class Fanout:
     thread; ``close`` ends the loop, the connections and the processes."""
 
     def __init__(self, signer, *, concurrency=1024, connect_timeout=3.05, timeout=10.0, per_origin=512,
-                 trusted_origins=frozenset(), ca_bundle=None, processes=0, resolver=http1.system_resolver):
-        self.signer = signer
-        self.concurrency = concurrency
+                 trusted_origins=frozenset(), ca_bundle=None, processes=0, resolver=system_resolver):
+        shares = max(1, processes)  # each process has its share of the caps
         # Origins configured on purpose (tests, a private push service) may be
         # non-public addresses; every other connection must reach a public one.
-        self.trusted_origins = trusted_origins
-        self.client = http1.Client(connect_timeout=connect_timeout, timeout=timeout, per_origin=per_origin,
-                                   ca_bundle=ca_bundle, trusted=trusted_origins.__contains__,
-                                   resolver=resolver)
-        self.processes = processes
-        self._encryptors = _encryptors(processes) if processes > 0 else None
-        self._headers: dict[str, tuple[float, str]] = {}
+        client = http1.Client(connect_timeout=connect_timeout, timeout=timeout,
+                              per_origin=-(-per_origin // shares), ca_bundle=ca_bundle,
+                              trusted=trusted_origins.__contains__, resolver=resolver)
+        self._deliverer = Deliverer(signer, client, -(-concurrency // shares))
+        self._shards = []
+        for _ in range(processes):  # forked before this process starts its loop thread
+            self._shards.append(shards.Shard(self._deliverer, [s.sock for s in self._shards]))
         self._misconfigured: set[str] = set()  # origins whose configuration error was logged
         self._loop = asyncio.new_event_loop()
-        self._slots = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="push-sender", daemon=True)
         self._thread.start()
+
+    @property
+    def client(self) -> http1.Client:
+        """The connections of a sender without processes."""
+        return self._deliverer.client
 
     # -- from any thread ---------------------------------------------------------
 
@@ -92,7 +100,7 @@ class Fanout:
 
     def sweep(self) -> None:
         """Close connections idle for too long (after a pass)."""
-        self._loop.call_soon_threadsafe(self.client.sweep)
+        self._loop.call_soon_threadsafe(self._sweep)
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -101,56 +109,96 @@ class Fanout:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
-        if self._encryptors is not None:
-            self._encryptors.shutdown(wait=True, cancel_futures=True)
+        for shard in self._shards:
+            shard.join(10)
 
     # -- on the loop -------------------------------------------------------------
 
+    def _sweep(self):
+        if self._shards:
+            for shard in self._shards:
+                shard.sweep()
+        else:
+            self._deliverer.client.sweep()
+
     async def _close_connections(self):
-        self.client.close()
+        for shard in self._shards:
+            shard.close()
+        self._deliverer.client.close()
         await asyncio.sleep(0)  # the transports close their sockets on the next turn
 
     async def _send_all(self, messages, until):
+        if not self._shards:
+            results = await self._deliverer.send(messages, until)
+        else:
+            results = [None] * len(messages)
+            await asyncio.gather(*(self._hand_over(messages, i, results, until)
+                                   for i in range(0, len(messages), CHUNK)))
+        self._note_config_errors(results)
+        return results
+
+    async def _hand_over(self, messages, start, results, until):
+        """One chunk to the sender process with the least to do."""
+        chunk = messages[start:start + CHUNK]
+        for i, shard in enumerate(self._shards):
+            if not shard.alive:  # killed (the OOM killer...): a new one in its place
+                others = [s.sock for s in self._shards if s is not shard]
+                self._shards[i] = shards.Shard(self._deliverer, others)
+        shard = min(self._shards, key=lambda s: s.outstanding)
+        started = time.perf_counter()
+        try:
+            results[start:start + CHUNK] = await shard.send(chunk, until)
+        except shards.Died as exc:
+            results[start:start + CHUNK] = [
+                SendResult(None, "retry", None, str(exc), time.perf_counter() - started) for _ in chunk]
+
+    def _note_config_errors(self, results):
+        for result in results:
+            if result is None:
+                continue
+            if result.outcome == "config":
+                if result.origin not in self._misconfigured:
+                    self._misconfigured.add(result.origin)
+                    log.error("push service %s: configuration error, not retried: %s", result.origin,
+                              result.error)
+            elif result.outcome == "ok" and result.origin in self._misconfigured:
+                self._misconfigured.discard(result.origin)
+                log.warning("push service %s accepts our messages again", result.origin)
+
+
+class Deliverer:
+    """Encrypts, signs, sends and judges messages on the running loop: the
+    work of each sender process, or of the sender's own thread."""
+
+    def __init__(self, signer, client: http1.Client, concurrency: int):
+        self.signer = signer
+        self.client = client
+        self.concurrency = concurrency
+        self._slots = None  # made on the loop that uses it
+        self._headers: dict[str, tuple[float, str]] = {}
+
+    async def send(self, messages, until) -> list[SendResult | None]:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         results = [None] * len(messages)
-        await asyncio.gather(*(self._chunk(messages, range(i, min(i + CHUNK, len(messages))), results, until)
-                               for i in range(0, len(messages), CHUNK)))
+        sending = []
+        for start in range(0, len(messages), STEP):
+            if until is not None and time.monotonic() >= until:
+                break
+            started = time.perf_counter()
+            for i in range(start, min(start + STEP, len(messages))):
+                body = _encrypt(messages[i])
+                sending.append(asyncio.ensure_future(self._one(messages[i], body, results, i, until, started)))
+            await asyncio.sleep(0)  # let answers in between steps
+        if sending:
+            await asyncio.gather(*sending)
         return results
-
-    async def _chunk(self, messages, indexes, results, until):
-        if until is not None and time.monotonic() >= until:
-            return
-        started = time.perf_counter()
-        items = [(messages[i].p256dh, messages[i].auth, messages[i].data) for i in indexes]
-        if self._encryptors is None:
-            bodies = encrypt_many(items)
-            await asyncio.sleep(0)  # let answers in between chunks
-        else:
-            try:
-                bodies = await self._loop.run_in_executor(self._encryptors, encrypt_many, items)
-            except BrokenProcessPool:  # an encryption process died (OOM killer...): new ones next time
-                broken, self._encryptors = self._encryptors, _encryptors(self.processes)
-                broken.shutdown(wait=False, cancel_futures=True)
-                for i in indexes:
-                    results[i] = SendResult(None, "retry", None, "encryption process died",
-                                            time.perf_counter() - started)
-                return
-        await asyncio.gather(*(self._one(messages[i], body, results, i, until, started)
-                               for i, body in zip(indexes, bodies)))
 
     async def _one(self, message, body, results, i, until, started):
         async with self._slots:
             if until is not None and time.monotonic() >= until:
                 return
-            results[i] = result = await self._deliver(message, body, started)
-        if result.outcome == "config":
-            if result.origin not in self._misconfigured:
-                self._misconfigured.add(result.origin)
-                log.error("push service %s: configuration error, not retried: %s", result.origin, result.error)
-        elif result.outcome == "ok" and result.origin in self._misconfigured:
-            self._misconfigured.discard(result.origin)
-            log.warning("push service %s accepts our messages again", result.origin)
+            results[i] = await self._deliver(message, body, started)
 
     async def _deliver(self, m: Message, body, started) -> SendResult:
         def result(status, outcome, error=None, retry_after=None, origin=""):
@@ -171,7 +219,7 @@ class Fanout:
         ).encode("latin-1")
         try:
             answer = await self.client.request(http1.Request(origin, head + body))
-        except http1.Failure as exc:
+        except Failure as exc:
             return result(None, outcomes.for_failure(exc), f"{exc} ({origin})", origin=origin)
         status = answer.status
         outcome = outcomes.for_status(status)
@@ -194,35 +242,13 @@ class Fanout:
         return cached[1]
 
 
-def encrypt_many(items) -> list[bytes | str]:
-    """Encrypted bodies for (p256dh, auth, data) items; a str says why one
-    could not be (malformed keys, payload too large)."""
-    out = []
-    for p256dh, auth, data in items:
-        try:
-            out.append(encrypt(p256dh, auth, data))
-        except ValueError as exc:
-            out.append(str(exc))
-    return out
-
-
-def _encryptors(processes: int) -> ProcessPoolExecutor:
-    import multiprocessing
-
-    # fork: "spawn" would re-run the main module (the flask CLI) in each child.
-    # The children only encrypt; they never touch what they inherit.
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_watch_parent, initargs=(os.getpid(),))
-
-
-def _watch_parent(parent: int) -> None:
-    """An encryption process ends when its parent does, even by SIGKILL."""
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
+def _encrypt(m: Message) -> bytes | str:
+    """The encrypted body; a str says why there is none (malformed keys,
+    payload too large)."""
+    try:
+        return encrypt(m.p256dh, m.auth, m.data)
+    except ValueError as exc:
+        return str(exc)
 
 
 @functools.lru_cache(maxsize=65536)
