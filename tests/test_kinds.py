@@ -63,8 +63,6 @@ def test_a_kind_added_by_config_is_planned_scheduled_and_documented(walk_app, pu
     assert snooze["properties"]["kind"]["enum"] == ["hydration", "stretch", "walk"]
 
 
-@pytest.mark.xfail(strict=True, reason="jobs/dispatch.py must hand the app's kinds to Messages, and "
-                                       "jobs/results.py to the schedule (/tmp/kinds-jobs.patch)")
 def test_a_kind_added_by_config_is_sent_with_its_words(walk_app, push_service, clock):
     client, auth = subscribe(walk_app, push_service)
     plan = client.get("/api/reminders", headers=auth).json

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from webapp import clock, content
+from webapp import clock
 from webapp.config import settings
 from webapp.jobs.claim import claim
 from webapp.jobs.messages import Messages
@@ -62,7 +62,6 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
     sender is never idle waiting for the database (at most enough batches
     to fill SEND_CONCURRENCY, plus one, are claimed at once)."""
     s = settings(app)
-    tips = content.load("tips")
     kinds, retry, store = registry(app), RetryPolicy.from_settings(s), database(app)
     batch = batch or s.dispatch_batch
     lease = timedelta(seconds=s.dispatch_lease_seconds)
@@ -94,7 +93,7 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
                 land()  # its results may include a catch-up that is due now: look again
                 continue
             send_until = min(deadline, time.monotonic() + s.dispatch_lease_seconds / 2)
-            ready, future = Messages(moment, tips).start(push, jobs, send_until)
+            ready, future = Messages(moment, kinds).start(push, jobs, send_until)
             flying.append((jobs, token, ready, future))
     finally:
         while flying:

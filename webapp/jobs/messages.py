@@ -10,48 +10,47 @@ from webapp.jobs.claim import Job
 from webapp.push.message import encode_payload, origin_of, topic_for
 from webapp.push.sender import Message
 from webapp.reminders import schedule
-from webapp.reminders.payloads import URGENCY, next_tip, reminder_payload
+from webapp.reminders.kinds import Kind, Registry
+from webapp.reminders.payloads import next_tip, reminder_payload
 
 log = logging.getLogger(__name__)
 
 
 class Messages:
-    """Turns claimed jobs into messages, and results back into jobs."""
+    """Turns claimed jobs into messages, and results back into jobs; what a
+    message says, and how urgent it is, is its kind's (the app's registry)."""
 
-    def __init__(self, now, tips):
+    def __init__(self, now, kinds: Registry):
         self.now = now
-        self.tips = tips
+        self.kinds = kinds
         self._payloads = {}
         self._quiet = {}  # plan text -> in its quiet hours now (many people share a plan)
 
-    def payload(self, kind, tip):
-        data = self._payloads.get((kind, tip))
+    def payload(self, kind: Kind, tip):
+        data = self._payloads.get((kind.name, tip))
         if data is None:
-            data = self._payloads[(kind, tip)] = encode_payload(**reminder_payload(kind, self.tips, tip))
+            data = self._payloads[(kind.name, tip)] = encode_payload(**reminder_payload(kind, tip))
         return data
 
     def prepare(self, job) -> Message | None:
         """The message for a job, or None when it is not to be sent (quiet
-        hours, expired)."""
+        hours, for a kind that follows the plan; expired)."""
         row, sub, now = job.row, job.sub, self.now
-        kind = row["kind"]
-        if kind != "test":
+        kind = self.kinds[row["kind"]]
+        if kind.scheduled:
             quiet = self._quiet.get(sub["plan_key"])
             if quiet is None:
                 quiet = self._quiet[sub["plan_key"]] = schedule.in_quiet(sub["plan"], now)
             if quiet:
                 job.outcome, job.error = "skipped", "quiet hours"
                 return None
-            if row["expires_at"] and now >= row["expires_at"]:
-                job.outcome, job.error = "skipped", "expired"
-                return None
-            job.tip = next_tip(row["last_tip"], len(self.tips[kind]))
-        elif row["expires_at"] and now >= row["expires_at"]:
+        if row["expires_at"] and now >= row["expires_at"]:
             job.outcome, job.error = "skipped", "expired"
             return None
+        job.tip = next_tip(row["last_tip"], len(kind.tips))
         ttl = max(1, int((row["expires_at"] - now).total_seconds())) if row["expires_at"] else 3600
         return Message(sub["endpoint"], sub["p256dh"], sub["auth"], self.payload(kind, job.tip), ttl,
-                       URGENCY[kind], _topic(kind))
+                       kind.urgency, _topic(kind.name))
 
     def start(self, sender, jobs, until):
         """Hand the jobs' messages to the sender: (jobs sent, Future of results)."""

@@ -16,9 +16,9 @@ from webapp.store.models import Subscription, WaterLog
 EPSILON = timedelta(microseconds=1)
 
 
-def _glasses(session, jobs):
-    """Glasses logged per local day, for the hydration jobs, in one query."""
-    ids = [j.sub["id"] for j in jobs if j.row["kind"] == "hydration"]
+def _glasses(session, jobs, kinds):
+    """Glasses logged per local day, for the jobs of water-rule kinds, in one query."""
+    ids = [j.sub["id"] for j in jobs if kinds[j.row["kind"]].rule == "interval"]
     if not ids:
         return {}
     counts = session.execute(
@@ -44,7 +44,8 @@ class _Plans:
     once per distinct (plan, moment) and (plan, kind, moment, glasses) in a
     batch: many people share a plan."""
 
-    def __init__(self):
+    def __init__(self, kinds):
+        self.kinds = kinds
         self._memo = {}
 
     def day(self, plan, plan_key, moment):
@@ -58,15 +59,16 @@ class _Plans:
         key = (plan_key, kind, after, now, glasses)
         found = self._memo.get(key)
         if found is None:
-            due = schedule.next_live_due(plan, kind, after, now, glasses_today=glasses)
-            found = self._memo[key] = (due, None if due is None else schedule.deliver_by(plan, kind, due))
+            due = schedule.next_live_due(plan, kind, after, now, glasses_today=glasses, kinds=self.kinds)
+            found = self._memo[key] = (
+                due, None if due is None else schedule.deliver_by(plan, kind, due, kinds=self.kinds))
         return found
 
 
 def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
     """Write every job's result, for rows this batch still holds."""
-    glasses = _glasses(session, [j for j in jobs if j.started])
-    plans = _Plans()
+    glasses = _glasses(session, [j for j in jobs if j.started], kinds)
+    plans = _Plans(kinds)
     gone, finished, updates, log_rows = set(), [], [], []
     for job in jobs:
         row, sub, kind = job.row, job.sub, job.row["kind"]

@@ -1,17 +1,4 @@
-"""What each reminder says: a title, one rotating tip, where a tap leads."""
-
-TITLES = {
-    "hydration": "Time for a glass of water",
-    "stretch": "Time for your bedtime stretch",
-    "test": "Reminders are on",
-}
-URLS = {
-    "hydration": "/reminders?act=hydration",
-    "stretch": "/routine/bedtime?source=reminder",
-    "test": "/reminders",
-}
-URGENCY = {"hydration": "normal", "stretch": "normal", "test": "high"}
-TEST_BODY = "This is how a reminder from Unknot will look."
+"""What a reminder says: its kind's title and link, and its tips in turn."""
 
 
 def next_tip(last, count):
@@ -19,6 +6,7 @@ def next_tip(last, count):
     return 0 if last is None or count == 0 else (last + 1) % count
 
 
-def reminder_payload(kind, tips, tip_index):
-    body = TEST_BODY if kind == "test" else tips[kind][tip_index]
-    return {"kind": kind, "title": TITLES[kind], "body": body, "url": URLS[kind], "tag": kind}
+def reminder_payload(kind, tip_index):
+    """The push payload (DESIGN.md) of a reminder of ``kind`` (a Kind) with its tip ``tip_index``."""
+    return {"kind": kind.name, "title": kind.title, "body": kind.tips[tip_index], "url": kind.url,
+            "tag": kind.name}

@@ -46,13 +46,15 @@ def json_body():
 
 def checked_body(operation, codes, other):
     """The JSON body, checked against its schema (webapp.web.schemas): a
-    fault answers 400 with the code its top field has in ``codes``, else
-    ``other``; the plan's codes name the field, as the plan's own answers do."""
+    fault answers 400 with the code in ``codes`` of its field or of the
+    nearest field holding it, else ``other``; the plan's codes name the
+    field, as the plan's own answers do."""
     data = json_body()
     try:
         checkers(kinds())[operation].check(data)
     except Invalid as e:
-        code = codes.get(e.field.split(".")[0], other)
+        parts = e.field.split(".")
+        code = next((codes[f] for f in (".".join(parts[:n]) for n in range(len(parts), 0, -1)) if f in codes), other)
         raise ApiError(400, code, f"{e.field}: {e.message}" if code == "invalid_plan" else e.message) from None
     return data
 
@@ -142,8 +144,8 @@ def public_key():
 @bp.post("/subscriptions")
 @limited("address", "subscribe")
 def subscribe():
-    data = checked_body("subscribe", {"subscription": "invalid_subscription", "timezone": "invalid_plan"},
-                        "invalid_body")
+    data = checked_body("subscribe", {"subscription": "invalid_subscription", "timezone": "invalid_plan",
+                                      "subscription.endpoint": "endpoint_not_allowed"}, "invalid_body")
     endpoint, p256dh, auth = validate_subscription(data)
     plan = _plan_or_400(default_plan(data["timezone"], kinds()))
     token = secrets.token_urlsafe(32)

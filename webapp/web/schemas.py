@@ -22,7 +22,9 @@ TAP_AT = {"type": "string", "format": "date-time", "description": "time of the t
 PUSH_SUBSCRIPTION = {
     "type": "object", "required": ["endpoint", "keys"], "errorMessage": SUBSCRIPTION_MESSAGE,
     "properties": {
-        "endpoint": {"type": "string", "format": "uri", "maxLength": 2048, "errorMessage": SUBSCRIPTION_MESSAGE},
+        # The same words as webapp.push.endpoints, which judges the rest of an endpoint.
+        "endpoint": {"type": "string", "format": "uri", "maxLength": 2048,
+                     "errorMessage": "The endpoint must be a URL of at most 2048 characters."},
         "expirationTime": {"type": ["number", "null"]},
         "keys": {
             "type": "object", "required": ["p256dh", "auth"], "errorMessage": KEYS_MESSAGE,
