@@ -14,7 +14,7 @@ from webapp.reminders.kinds import KINDS, Action, Kind, registry
 from webapp.web.assets import SW_SOURCE
 
 WALK = Kind("walk", "Time for a short walk", "/prevent", "Next walk reminder",
-            ("A few minutes on your feet keep the calves supple.",), rule="times", noun="walk",
+            ("A test reminder of a kind added for this test.",), rule="times", noun="walk",
             plan={"enabled": True, "at": ["17:00"]},
             actions=(Action("later", "Later", post=("/api/reminders/snooze", {"kind": "walk", "minutes": 30})),))
 
