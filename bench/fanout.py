@@ -10,8 +10,11 @@
 
 Then with the push service 50 ms away (the stand-in waits before each
 answer): (c) with default settings against (b) and against a sequential
-loop. Goals (DESIGN.md): c >= 4 x a and >= 50 % of b; at 50 ms, c >= 80 %
-of b (N >= 3,000) and >= 30 x sequential.
+loop; (b) is measured right before and right after each pass (this
+machine's speed drifts from one second to the next when it is shared),
+and the median of ``--repeat`` such ratios is shown with their range.
+Goals (DESIGN.md): c >= 4 x a and >= 50 % of b; at 50 ms, c >= 80 % of b
+(N >= 3,000) and >= 30 x sequential.
 
     python -m bench.fanout            # N = 5,000
     python -m bench.fanout --n 200 --seq-n 20 --latency-ms 50 --db sqlite --processes default,0
@@ -106,7 +109,8 @@ def _how(procs):
                                               f"{procs} encryption processes")
 
 
-def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=False, processes=(None,)):
+def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=False, processes=(None,),
+            repeat=3):
     out = print if not quiet else (lambda *a, **k: None)
     from webapp.jobs.senders import usable_cores
     from webapp.push.vapid import VapidSigner, load_or_create_vapid_key
@@ -161,16 +165,23 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
                     f"{seq:7,.1f} msg/s")
                 for backend in backends:
                     for procs in processes:
-                        slow.reset()
-                        before = crypto_only(subs, signer)  # the limit, right before and right after
-                        c, counts = unknot_pass(backend, slow.origin, subs, **_settings(procs))
-                        b = (before + crypto_only(subs, signer)) / 2
-                        assert counts == {"ok": n}, counts
+                        runs = []  # (ratio, pass, limit): the limit right before and right after each pass
+                        for _ in range(repeat):
+                            slow.reset()
+                            before = crypto_only(subs, signer)
+                            c, counts = unknot_pass(backend, slow.origin, subs, **_settings(procs))
+                            b = (before + crypto_only(subs, signer)) / 2
+                            assert counts == {"ok": n}, counts
+                            runs.append((c / b, c, b))
+                        runs.sort()
+                        ratio, c, b = runs[len(runs) // 2]
                         name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
                         results[name], results[name + "_limit"] = c, b
+                        spread = (f" (of {repeat}: {100 * runs[0][0]:.0f} to {100 * runs[-1][0]:.0f} %)"
+                                  if repeat > 1 else "")
                         out(f"  Unknot dispatch pass, {backend}, {_how(procs):<24} {c:9,.0f} msg/s   "
-                            f"= {100 * c / b:3.0f} % of (b) {b:,.0f}, {c / seq:5.1f} x sequential   "
-                            f"[goal >= 80 %, >= 30 x: {'met' if c >= 0.8 * b and c >= 30 * seq else 'NOT met'}]")
+                            f"= {100 * ratio:3.0f} % of (b) {b:,.0f}{spread}, {c / seq:5.1f} x sequential   "
+                            f"[goal >= 80 %, >= 30 x: {'met' if ratio >= 0.8 and c >= 30 * seq else 'NOT met'}]")
     return results
 
 
@@ -183,9 +194,12 @@ def main(argv=None):
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--processes", default="default",
                         help="UNKNOT_SEND_PROCESSES values to run (c) with, e.g. default,0,2")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="passes with latency, each between two measures of (b); the median is shown")
     args = parser.parse_args(argv)
     measure(args.n, args.seq_n, args.latency_ms, args.db, args.naive_n,
-            processes=tuple(None if p == "default" else int(p) for p in args.processes.split(",")))
+            processes=tuple(None if p == "default" else int(p) for p in args.processes.split(",")),
+            repeat=args.repeat)
 
 
 if __name__ == "__main__":

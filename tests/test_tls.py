@@ -2,8 +2,10 @@
 throwaway CA (tests/tlspushservice.py), and the client's connection rules:
 keep-alive reuse, idle connections, refused certificates, an HTTP/2-only
 service, a trickling answer, addresses tried in turn, bounded lookups, a
-cap on connections per origin."""
+cap on connections per origin, how the pool grows; sender processes."""
 import asyncio
+import os
+import signal
 import socket
 import threading
 import time
@@ -14,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.procs import wait_until
 from tests.pushservice import PushService
 from tests.tlspushservice import CA
-from webapp.push.sender import Fanout
+from webapp.push.http1 import _Pool
+from webapp.push.sender import Fanout, Message
 from webapp.push.vapid import VapidSigner
 
 SUBJECT = "mailto:test@unknot.example"
@@ -69,8 +72,6 @@ def test_many_in_flight_over_tls_stay_within_the_cap_per_origin(ca, senders):
         sender = senders(svc, concurrency=40, per_origin=3)
         svc.respond("hang", seconds=0.2, times=12)
         subs = [svc.make_subscription() for _ in range(30)]
-        from webapp.push.sender import Message
-
         results = sender.submit([Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60,
                                          "normal", "t") for s in subs]).result(30)
         assert {r.outcome for r in results} == {"ok"}
@@ -245,8 +246,6 @@ def test_a_slow_name_lookup_is_bounded(ca, senders):
 def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
     """At no distance, a few connections carry a burst: a TLS handshake costs
     more CPU than the message it would carry."""
-    from webapp.push.sender import Message
-
     with PushService(tls=ca.server_context("127.0.0.1")) as svc:
         sender = senders(svc, concurrency=1024, per_origin=512)
         subs = [svc.make_subscription() for _ in range(10)]
@@ -257,9 +256,46 @@ def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
         assert svc.accepted <= 40, svc.accepted
 
 
-def test_requests_waiting_for_a_connection_keep_their_deadline_and_the_pool_stays_sound(ca, senders):
-    from webapp.push.sender import Message
+def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_service_is_far():
+    def windows(pool, *rtts):
+        for rtt in rtts:  # one answer per window of a second
+            pool.window_start -= 1.0
+            pool.note(rtt)
+        return pool.allowed(512)
 
+    far, near = _Pool(), _Pool()
+    far.connect = near.connect = 0.002  # a handshake takes 2 ms
+    assert windows(far, 0.05) < 16  # one slow window may be a burst queued at the service
+    assert windows(far, 0.05) == 512  # answers take 50 ms: a new connection is ready sooner
+    assert windows(far, 0.001) < 16
+    assert windows(near, 0.0005, 0.0005) < 16  # answers in 0.5 ms: better wait for one than shake hands
+
+
+def test_sender_processes_deliver_over_tls_and_a_killed_one_gives_its_messages_back(ca, senders):
+    """With processes, forked sender processes encrypt and send, each with its
+    own connections; one killed mid-send gives its messages back as "retry"
+    (never lost), and the next messages go through a new one."""
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, processes=2)
+        subs = [svc.make_subscription() for _ in range(40)]
+        messages = [Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b'{"kind":"test"}', 60,
+                            "normal", "t") for s in subs]
+        assert {r.outcome for r in sender.submit(messages).result(30)} == {"ok"}
+        delivered = svc.wait_for(40)  # decrypted and checked by the service
+        assert len({m.path for m in delivered}) == 40 and {m.payload["kind"] for m in delivered} == {"test"}
+        svc.respond("hang", seconds=5)
+        held = sender.submit(messages[:4])
+        wait_until(lambda: len(svc.arrived) == 44, 10, "the service to hold four requests")
+        pids = [shard.process.pid for shard in sender._shards]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert [(r.outcome, r.error) for r in held.result(10)] == [("retry", "sender process died")] * 4
+        svc.respond(None)
+        assert send(sender, subs[0]).outcome == "ok"
+        assert {shard.process.pid for shard in sender._shards} - set(pids)  # a new one in a dead one's place
+
+
+def test_requests_waiting_for_a_connection_keep_their_deadline_and_the_pool_stays_sound(ca, senders):
     with PushService(tls=ca.server_context("127.0.0.1")) as svc:
         sender = senders(svc, per_origin=1, timeout=0.5)
         subs = [svc.make_subscription() for _ in range(3)]

@@ -57,6 +57,15 @@ MAX_CONNECTING = 32
 FIRST = 8
 GROWTH = 3.0
 WINDOW = 0.05
+# A service is far when, two windows in a row, its quickest answer took
+# FAR times longer than the quickest new connection took to open: then a
+# request waiting for a connection opens its own (up to the cap), which is
+# ready well before an answer would free one (50 ms away, the pool is full
+# about two round trips after the first answer). Twice, and two windows:
+# a nearby service slowed by its own queue (a burst's first answers)
+# answers slowly for a while, and more connections would only add
+# handshakes to its queue.
+FAR = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +79,11 @@ class Request:
 
 class _Pool:
     """One origin's connections: the idle ones (most recently used last), how
-    many exist, how many are being opened, and the requests waiting for one."""
+    many exist, how many are being opened, the requests waiting for one, and
+    what its traffic says about how many it needs."""
 
-    __slots__ = ("idle", "size", "connecting", "waiters", "room", "window_start", "window_done",
-                 "window_rtt")
+    __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "window_start",
+                 "window_done", "window_rtt")
 
     def __init__(self):
         self.idle: deque[Connection] = deque()
@@ -81,9 +91,16 @@ class _Pool:
         self.connecting = 0
         self.waiters: deque[asyncio.Future] = deque()
         self.room = FIRST  # connections it may have now (see GROWTH)
+        self.far = 0  # windows in a row whose round trips said the service is far (FAR)
+        self.connect = float("inf")  # the shortest time a connection took to open
         self.window_start = time.monotonic()
         self.window_done = 0
         self.window_rtt = float("inf")
+
+    def allowed(self, per_origin: int) -> int:
+        """Connections it may have now: as many as ``per_origin`` while the
+        service is far (FAR), else what Little's law says its traffic needs."""
+        return per_origin if self.far >= 2 else min(per_origin, self.room)
 
     def note(self, rtt: float) -> None:
         """One answer, ``rtt`` seconds after its request was written."""
@@ -94,6 +111,7 @@ class _Pool:
         if span >= max(WINDOW, self.window_rtt):
             rate = self.window_done / span
             self.room = max(FIRST + int(GROWTH * rate * self.window_rtt), self.room // 2)
+            self.far = self.far + 1 if self.window_rtt > FAR * self.connect else 0
             self.window_start, self.window_done, self.window_rtt = now, 0, float("inf")
 
 
@@ -147,28 +165,31 @@ class Client:
                 self._release(pool, None)
                 raise
             if conn.rtt:  # measured when the answer was read (0: it came as the connection closed)
-                room = pool.room
+                allowed = pool.allowed(self.per_origin)
                 pool.note(conn.rtt)
-                if pool.room > room:  # requests waiting for a connection may open new ones now
-                    for _ in range(min(pool.room - room, MAX_CONNECTING - pool.connecting)):
-                        self._wake(pool)
+                more = pool.allowed(self.per_origin) - allowed
+                for _ in range(min(more, MAX_CONNECTING - pool.connecting)):
+                    self._wake(pool)  # requests waiting for a connection may open new ones now
             self._release(pool, None if conn.closed else conn)
             return response
 
     async def _acquire(self, pool: _Pool, origin: str) -> tuple[Connection, bool]:
         """(connection, reused): an idle one; else a new one, while the pool
-        has room (``per_origin``, and what its traffic needs: GROWTH) and fewer
-        than MAX_CONNECTING are being opened; else the next one another request
-        releases (reuse is cheaper than a TLS handshake)."""
+        has room (``_Pool.allowed``) and fewer than MAX_CONNECTING are being
+        opened; else the next one another request releases (at no distance,
+        reuse is cheaper than a TLS handshake)."""
         while True:
             conn = self._idle(pool)
             if conn is not None:
                 return conn, True
-            if pool.size < min(self.per_origin, pool.room) and pool.connecting < MAX_CONNECTING:
+            if pool.size < pool.allowed(self.per_origin) and pool.connecting < MAX_CONNECTING:
                 pool.size += 1
                 pool.connecting += 1
+                started = time.monotonic()
                 try:
-                    return await self._connect(origin), False
+                    conn = await self._connect(origin)
+                    pool.connect = min(pool.connect, time.monotonic() - started)
+                    return conn, False
                 except BaseException:
                     pool.size -= 1
                     raise

@@ -174,22 +174,28 @@ class Deliverer:
         self.signer = signer
         self.client = client
         self.concurrency = concurrency
-        self._slots = None  # made on the loop that uses it
+        self._slots = self._encrypting = None  # made on the loop that uses them
         self._headers: dict[str, tuple[float, str]] = {}
 
     async def send(self, messages, until) -> list[SendResult | None]:
+        """Encrypt and send ``messages`` (None for each not started by
+        ``until``). Calls are encrypted in the order they came, one after
+        another, so that the oldest batch is answered first and the
+        dispatcher can write it and claim the next while later ones fly."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
+            self._encrypting = asyncio.Lock()
         results = [None] * len(messages)
         sending = []
-        for start in range(0, len(messages), STEP):
-            if until is not None and time.monotonic() >= until:
-                break
-            started = time.perf_counter()
-            for i in range(start, min(start + STEP, len(messages))):
-                body = _encrypt(messages[i])
-                sending.append(asyncio.ensure_future(self._one(messages[i], body, results, i, until, started)))
-            await asyncio.sleep(0)  # let answers in between steps
+        async with self._encrypting:
+            for start in range(0, len(messages), STEP):
+                if until is not None and time.monotonic() >= until:
+                    break
+                started = time.perf_counter()
+                for i in range(start, min(start + STEP, len(messages))):
+                    body = _encrypt(messages[i])
+                    sending.append(asyncio.ensure_future(self._one(messages[i], body, results, i, until, started)))
+                await asyncio.sleep(0)  # let answers in between steps
         if sending:
             await asyncio.gather(*sending)
         return results
