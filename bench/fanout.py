@@ -5,7 +5,7 @@
       each subscriber's key loaded as the message meets it, as in (c),
   (c) one Unknot dispatch pass (dispatch.run_pass, as `reminders dispatch`
       runs it) over N due rows in a real database (SQLite and, when
-      reachable, PostgreSQL), with default settings (encryption on every
+      reachable, PostgreSQL), with default settings (a sender process per
       core, 1,024 in flight) and, if asked, other UNKNOT_SEND_PROCESSES.
 
 Then with the push service 50 ms away (the stand-in waits before each
@@ -57,7 +57,7 @@ def crypto_only(subs, signer, fresh_signature=False, keys_cached=False):
     as costly as the encryption itself), as in a pass over more
     subscriptions than push.subscriber_keys caches; ``keys_cached`` times
     a second round with every key already loaded. The cache is emptied
-    afterwards, so that a pass's encryption processes, forked from this
+    afterwards, so that a pass's sender processes, forked from this
     process, do not inherit keys this measurement loaded."""
     from webapp.push.message import encrypt, origin_of, subscriber_keys
 
@@ -105,8 +105,8 @@ def _settings(procs):
 
 
 def _how(procs):
-    return "defaults" if procs is None else ("no encryption processes" if procs == 0 else
-                                              f"{procs} encryption processes")
+    return "defaults" if procs is None else ("no sender processes" if procs == 0 else
+                                              f"{procs} sender processes")
 
 
 def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=False, processes=(None,),
@@ -119,7 +119,7 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
     backends = common.backends(db)
     cores = usable_cores()
     out(f"fan-out of N = {n:,} messages; {cores} CPUs (defaults: {cores if cores > 1 else 0} "
-        f"encryption processes); databases: {', '.join(backends)}")
+        f"sender processes); databases: {', '.join(backends)}")
     with common.database("sqlite") as (_, tmp):
         key_path = os.path.join(tmp, "vapid.pem")
         signer = VapidSigner(load_or_create_vapid_key(key_path), "mailto:bench@unknot.app")

@@ -4,9 +4,9 @@
      due tomorrow: the time of one tick (a dispatch pass, the heartbeat and
      the look-ahead for the next due time) with nothing due. Goal <= 50 ms.
   2. 10,000 of them made due at the same second; one worker process
-     (`flask --app webapp reminders worker`, default settings: encryption on
-     every core) sends them to the push stand-in: lateness = receive time at
-     the stand-in - due time, and the worker's peak RSS (its encryption
+     (`flask --app webapp reminders worker`, default settings: a sender
+     process per core) sends them to the push stand-in: lateness = receive
+     time at the stand-in - due time, and the worker's peak RSS (its sender
      processes apart). Goal p99 <= 5 s; for a burst of 100,000 (--subs
      100000 --burst 100000), p99 <= 30 s and <= 300 MB.
 
@@ -65,7 +65,7 @@ def measure(subs=100_000, burst=10_000, db="both", pg_url=None, quiet=False, tic
                     out(f"  {backend}: burst of {burst:,}, one worker ({how}): lateness p50 {r['p50']:.2f} s, "
                         f"p99 {r['p99']:.2f} s, max {r['max']:.2f} s; {r['count']:,} received, "
                         f"{r['distinct']:,} distinct; worker peak RSS {r['rss_mb']:.0f} MB "
-                        f"(+ {r['rss_children_mb']:.0f} MB in its encryption processes)"
+                        f"(+ {r['rss_children_mb']:.0f} MB in its sender processes)"
                         f"   [goal p99 <= {goal} s: {'met' if ok else 'NOT met'}]")
                     results[backend] = {"tick_ms_median": med, "tick_ms_p99": p99, **r}
                 finally:

@@ -1,6 +1,7 @@
-"""Opening a connection to a push service: a bounded name lookup, then every
-address in turn, each checked by netguard right before it is connected to,
-then TLS against the configured CA bundle."""
+"""Opening a connection to a push service: bounded lookup, each address netguard-checked, TLS.
+
+Every address is tried in turn, each checked by netguard right before it is
+connected to; TLS is checked against the configured CA bundle."""
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,4 @@
-"""Why a push request got no answer: what the HTTP client raises, in the
-kinds webapp.push.outcomes tells apart."""
+"""What the HTTP client raises when a push request gets no answer (see webapp.push.outcomes)."""
 
 
 class Failure(Exception):

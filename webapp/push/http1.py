@@ -1,5 +1,6 @@
-"""The HTTP/1.1 client of the sender: keep-alive pools per origin, a total
-deadline per request; hundreds of requests in flight from one event loop.
+"""The sender's HTTP/1.1 client: keep-alive pools per origin, a total deadline per request.
+
+Hundreds of requests are in flight from one event loop.
 
 What it guarantees, whatever the other end does:
 

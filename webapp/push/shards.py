@@ -1,8 +1,9 @@
-"""Sender processes: each forked child runs its own event loop and
-connections, encrypts and sends the chunks of messages its parent hands it
-over a socket pair, and answers with their results. The parent keeps the
-database; its threads never wait for one another's turn at the GIL to
-read an answer (bench/README.md)."""
+"""Sender processes: forked children that encrypt and send the chunks their parent hands them.
+
+Each runs its own event loop and connections, reads chunks of messages from
+a socket pair and answers with their results. The parent keeps the
+database; its threads never wait for one another's turn at the GIL to read
+an answer (bench/README.md)."""
 from __future__ import annotations
 
 import asyncio
