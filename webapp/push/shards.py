@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import socket
 import struct
 import threading
@@ -121,6 +122,7 @@ class Shard:
 # -- in the child ------------------------------------------------------------------
 
 def _serve(sock, deliverer, inherited, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which then hangs up
     for s in inherited:
         s.close()
     _watch_parent(parent)
