@@ -1,10 +1,11 @@
 """The benchmarks under bench/ run, at a tiny size, so they do not rot
 (their figures are not checked here: see bench/README.md)."""
+import shutil
+import subprocess
+
 import pytest
 
-import shutil
-
-from bench import fanout, peer, tick, workers
+from bench import fanout, peer, schemas, tick, workers
 
 
 def test_fanout_bench_runs():
@@ -29,3 +30,15 @@ def test_tick_bench_runs():
 def test_workers_bench_runs(storage, postgres_url):
     r = workers.measure(burst=60, pg_url=postgres_url, quiet=True, counts=(2,))
     assert r[2]["count"] == 60 and r[2]["distinct"] == 60 and r[2]["repeats"] == 0
+
+
+def _has_old_validator():
+    ref = schemas.OLD.split(":")[0]
+    return subprocess.run(["git", "-C", str(schemas.ROOT), "cat-file", "-e", ref], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _has_old_validator(), reason="bench/schemas.py reads the old validator from git history")
+def test_schemas_bench_runs(capsys):
+    schemas.main(["--rounds", "50"])
+    out = capsys.readouterr().out
+    assert "old hand validator, a valid plan" in out and "jsonschema-rs" in out
