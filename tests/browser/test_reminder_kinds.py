@@ -2,6 +2,7 @@
 the server injects the app's kinds into the worker and into /reminders, so a
 kind added through the registry alone is shown by the real worker with its
 title and buttons, and its buttons go through the worker's outbox."""
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -38,6 +39,14 @@ def page_kinds(html):
     Finder().feed(html)
     [kinds] = found
     return json.loads(kinds)
+
+
+def test_the_page_lists_kinds_in_the_registry_order(make_app):
+    """Not alphabetically: a kind named "bath", added last, comes last."""
+    bath = dataclasses.replace(WALK, name="bath", label="Next bath reminder")
+    app = make_app(REMINDER_KINDS=KINDS + (bath,))
+    on_page = page_kinds(app.test_client().get("/reminders").get_data(as_text=True))
+    assert list(on_page) == ["hydration", "stretch", "test", "bath"]
 
 
 def test_the_worker_source_names_no_kind():
