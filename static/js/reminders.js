@@ -106,10 +106,14 @@ function rememberQuietHours({ from, until }) {
   window.unknotTheme?.apply();
 }
 
+/* The plan as the form sets it. Sections the form does not show (a kind
+   added to the registry, webapp/reminders/kinds.py) are kept as stored. */
 function readForm(previous) {
   const f = $("plan").elements;
   const at = f["stretch.at"].value;
+  const { next, ...stored } = previous;
   return {
+    ...stored,
     timezone: deviceZone(),
     hydration: {
       enabled: f["hydration.enabled"].checked,

@@ -11,7 +11,11 @@ import pytest
 from test_offline_actions import tapped_offline, worker  # tests/browser is on the path
 from test_reminders_ui import push_and_wait_for_notifications, subscribed_page
 
+from sqlalchemy import select
+
 from webapp.reminders.kinds import KINDS, Action, Kind, registry
+from webapp.store.db import db
+from webapp.store.models import Subscription
 from webapp.web.assets import SW_SOURCE
 
 WALK = Kind("walk", "Time for a short walk", "/prevent", "Next walk reminder",
@@ -78,8 +82,16 @@ def test_the_apps_kinds_are_injected_into_the_worker_and_the_page(app, make_app,
 def test_a_kind_added_in_the_registry_is_shown_with_its_buttons(launch_browser, live_server, push_service, client):
     browser, page, _ = subscribed_page(launch_browser, live_server, push_service, client)
     assert "Next walk reminder" in page.locator("#next").inner_text(), "its label, from the registry"
+    # The form holds water, stretch and quiet hours; saving it keeps the walk's own section as stored.
+    page.locator('[name="stretch.at"]').fill("21:00")
+    page.get_by_role("button", name="Save schedule").click()
+    page.locator("#plan-status").get_by_text("Saved.", exact=True).wait_for(timeout=15000)
+    with client.application.app_context():
+        [plan] = db.session.scalars(select(Subscription.plan)).all()
+    assert plan["stretch"]["at"] == ["21:00"] and plan["walk"] == WALK.plan
+
     session = page.context.new_cdp_session(page)
-    walk = {"kind": "walk", "title": "Time for a short walk", "body": "Five minutes help.", "url": "/prevent",
+    walk = {"kind": "walk", "title": "Time for a short walk", "body": "A test reminder.", "url": "/prevent",
             "tag": "walk"}
     [note] = push_and_wait_for_notifications(page, session, live_server.url, walk)
     assert note["title"] == "Time for a short walk"

@@ -88,7 +88,7 @@ def test_subscribe_edit_plan_and_receive_a_push(launch_browser, live_server, pus
     page.select_option("select[name='hydration.every_minutes']", "90")
     page.fill("input[name='quiet.from']", "22:30")
     page.get_by_role("button", name="Save schedule").click()
-    page.get_by_text("Saved.").wait_for(timeout=15000)
+    page.get_by_text("Saved.", exact=True).wait_for(timeout=15000)
     token = page.evaluate("""new Promise(r => { const o = indexedDB.open('unknot', 1);
         o.onsuccess = () => { const g = o.result.transaction('kv').objectStore('kv').get('token');
         g.onsuccess = () => r(g.result); }; })""")
@@ -172,7 +172,7 @@ def test_messages_in_the_persons_words_and_clock(launch_browser, live_server, pu
     status.get_by_text("Quiet hours from: choose a time.").wait_for(timeout=5000)
     page.fill("input[name='quiet.from']", "22:00")
     page.get_by_role("button", name="Save schedule").click()
-    status.get_by_text("Saved.").wait_for(timeout=5000)
+    status.get_by_text("Saved.", exact=True).wait_for(timeout=5000)
     for line in page.locator("#next dd").all_inner_texts():
         assert (re.search(r"\d[\u00a0\u202f][AP]M$", line) is not None) == twelve_hours, line
         assert not re.search(r"\d [AP]M", line), "a time is never split across lines"

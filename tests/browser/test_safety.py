@@ -298,7 +298,7 @@ def test_fluid_limit_on_reminders_stops_water_reminders(launch_browser, live_ser
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/reminders", headers=headers).json["hydration"]["goal_glasses"] == 8, "not saved yet"
     page.get_by_role("button", name="Save schedule").click()
-    page.get_by_text("Saved.").wait_for(timeout=5000)
+    page.get_by_text("Saved.", exact=True).wait_for(timeout=5000)
     assert client.get("/api/reminders", headers=headers).json["hydration"]["goal_glasses"] == 14
 
     page.get_by_label("My doctor limits how much I drink").check()
@@ -306,7 +306,7 @@ def test_fluid_limit_on_reminders_stops_water_reminders(launch_browser, live_ser
     assert "fluid plan" in page.locator("#fluid-plan").inner_text()
     page.evaluate("document.getElementById('plan-status').textContent = ''")
     page.get_by_role("button", name="Save schedule").click()
-    page.get_by_text("Saved.").wait_for(timeout=5000)
+    page.get_by_text("Saved.", exact=True).wait_for(timeout=5000)
     plan = client.get("/api/reminders", headers=headers).json
     assert plan["hydration"]["fluid_limited"] is True
     assert plan["next"]["hydration"] is None, "no hydration reminder is due"
