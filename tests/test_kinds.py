@@ -6,7 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from sqlalchemy import select
+
+from tests.seed import add_due
 from webapp.jobs import dispatch
+from webapp.push.channel import channel
+from webapp.store.db import database
+from webapp.store.models import DueReminder
 from webapp.reminders.kinds import KINDS, Action, Kind, Registry, registry
 
 UTC = timezone.utc
@@ -100,6 +106,23 @@ def test_an_app_without_the_kind_knows_nothing_of_it(walk_app, make_app, push_se
     assert refused.status_code == 400 and refused.json["error"] == "invalid_kind"
     assert "walk" not in client.get("/api/openapi.json").json["components"]["schemas"]["Plan"]["properties"]
     assert "walk" in walk_app.test_client().get("/api/openapi.json").json["components"]["schemas"]["Plan"]["properties"]
+
+
+def test_rows_of_a_kind_the_app_no_longer_knows_are_dropped_and_the_rest_goes_out(make_app, push_service, clock):
+    """A kind taken out of the registry while its rows remain: those rows end,
+    and the batch they share with others is sent and written as usual (once)."""
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin)
+    key = channel(app).public_key
+    due = clock() - timedelta(seconds=1)
+    with database(app).begin() as session:
+        add_due(session, [push_service.make_subscription(application_server_key=key)], due, kind="walk")
+        [kept] = add_due(session, [push_service.make_subscription(application_server_key=key)], due)
+    assert dispatch.run_pass(app) == {"drop": 1, "ok": 1}
+    assert len(push_service.wait_for(1)) == 1
+    with database(app).begin() as session:
+        rows = {(r.subscription_id, r.kind): r for r in session.scalars(select(DueReminder))}
+    assert [k for _, k in rows] == ["hydration"] and rows[(kept, "hydration")].due_at > due
+    assert dispatch.run_pass(app) == {}  # nothing left claimed or due: no poisoned batch sent again
 
 
 def test_kinds_must_have_distinct_names():

@@ -33,10 +33,14 @@ class Messages:
         return data
 
     def prepare(self, job) -> Message | None:
-        """The message for a job, or None when it is not to be sent (quiet
-        hours, for a kind that follows the plan; expired)."""
+        """The message for a job, or None when it is not to be sent (a kind
+        this app no longer knows; quiet hours, for a kind that follows the
+        plan; expired)."""
         row, sub, now = job.row, job.sub, self.now
-        kind = self.kinds[row["kind"]]
+        kind = self.kinds.by_name.get(row["kind"])
+        if kind is None:
+            job.outcome, job.error = "drop", f"unknown reminder kind {row['kind']!r}"
+            return None
         if kind.scheduled:
             quiet = self._quiet.get(sub["plan_key"])
             if quiet is None:

@@ -18,7 +18,7 @@ EPSILON = timedelta(microseconds=1)
 
 def _glasses(session, jobs, kinds):
     """Glasses logged per local day, for the jobs of water-rule kinds, in one query."""
-    ids = [j.sub["id"] for j in jobs if kinds[j.row["kind"]].rule == "interval"]
+    ids = [j.sub["id"] for j in jobs if getattr(kinds.by_name.get(j.row["kind"]), "rule", None) == "interval"]
     if not ids:
         return {}
     counts = session.execute(
@@ -91,7 +91,9 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
                 updates.append(_result_row(row, token, due_at=now + wait, attempts=row["attempts"] + 1))
                 continue
         key = {"k_sid": row["subscription_id"], "k_kind": kind, "k_claim": token}
-        if kinds[kind].rule is None:  # sent once (the test push): nothing comes next
+        # Sent once (the test push), or a kind this app no longer knows (its
+        # message was dropped): nothing comes next, and the row goes.
+        if kind not in kinds.by_name or kinds[kind].rule is None:
             finished.append(key)
             continue
         # A reminder that ran out of time gives way to the next one of its
