@@ -125,6 +125,23 @@ def test_rows_of_a_kind_the_app_no_longer_knows_are_dropped_and_the_rest_goes_ou
     assert dispatch.run_pass(app) == {}  # nothing left claimed or due: no poisoned batch sent again
 
 
+def test_a_plan_stored_under_other_kinds_can_be_read_and_sent_back_whole(walk_app, make_app, push_service):
+    """One database, two registries (a kind added, then taken out): each app
+    shows the plan as its kinds read it, and that plan saves as it is."""
+    plain = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin)  # same database as walk_app
+    client, auth = subscribe(plain, push_service)  # stored without a walk section
+    as_walk_app = walk_app.test_client().get("/api/reminders", headers=auth).json
+    assert as_walk_app["walk"] == {**WALK.plan, "enabled": False} and as_walk_app["next"]["walk"] is None
+    del as_walk_app["next"]
+    as_walk_app["walk"]["enabled"] = True
+    saved = walk_app.test_client().put("/api/reminders", json=as_walk_app, headers=auth)
+    assert saved.status_code == 200 and saved.json["walk"]["enabled"] and saved.json["next"]["walk"]
+    as_plain_app = client.get("/api/reminders", headers=auth).json  # stored with a walk section now
+    assert "walk" not in as_plain_app
+    del as_plain_app["next"]
+    assert client.put("/api/reminders", json=as_plain_app, headers=auth).status_code == 200
+
+
 def test_kinds_must_have_distinct_names():
     with pytest.raises(ValueError):
         Registry((*KINDS, KINDS[0]))

@@ -17,7 +17,7 @@ from webapp.reminders.checks import HHMM, Checker, Invalid
 from webapp.reminders.kinds import STANDARD, Registry
 from webapp.reminders.times import parse_hhmm, time_in_quiet
 
-__all__ = ["DEFAULT_PLAN", "default_plan", "PlanError", "validate_plan", "plan_schema", "available_zones"]
+__all__ = ["DEFAULT_PLAN", "default_plan", "as_known", "PlanError", "validate_plan", "plan_schema", "available_zones"]
 
 EVERY_MINUTES_RANGE = (15, 720)
 GOAL_GLASSES_RANGE = (0, 30)
@@ -142,6 +142,18 @@ def validate_plan(data, kinds: Registry = STANDARD) -> dict:
         plan[kind.name] = _RULES[kind.rule][1](kind, data[kind.name], quiet)
     plan["quiet"] = quiet
     return plan
+
+
+def as_known(plan: dict, kinds: Registry = STANDARD) -> dict:
+    """A stored plan as this registry reads it, so it can be edited and sent
+    back whole: a section of a kind the registry no longer has is left out,
+    and a kind added since the plan was stored shows its default section,
+    off (the schedule sends nothing for a section the plan lacks)."""
+    known = {"timezone": plan["timezone"]}
+    for kind in kinds.scheduled:
+        known[kind.name] = plan[kind.name] if kind.name in plan else {**copy.deepcopy(kind.plan), "enabled": False}
+    known["quiet"] = plan["quiet"]
+    return known
 
 
 def default_plan(timezone: str = "UTC", kinds: Registry = STANDARD) -> dict:

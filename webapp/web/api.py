@@ -17,7 +17,7 @@ from webapp.push.message import subscriber_keys
 from webapp.reminders import due
 from webapp.reminders.checks import Invalid
 from webapp.reminders.kinds import registry
-from webapp.reminders.plan import default_plan, validate_plan
+from webapp.reminders.plan import as_known, default_plan, validate_plan
 from webapp.store.db import db
 from webapp.store.models import Subscription, WaterLog
 from webapp.web.errors import ApiError
@@ -126,7 +126,7 @@ def _same_keys(sub, p256dh, auth):
 
 
 def plan_view(sub):
-    return jsonify({**sub.plan, "next": due.next_times(db.session, sub, kinds())})
+    return jsonify({**as_known(sub.plan, kinds()), "next": due.next_times(db.session, sub, kinds())})
 
 
 def _plan_or_400(data):
