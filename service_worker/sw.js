@@ -122,7 +122,7 @@ async function reportAlive() {
 
 function readPush(event) {
   let data = {};
-  try { data = event.data ? event.data.json() : {}; } catch { /* not JSON: show a plain reminder */ }
+  try { data = (event.data && event.data.json()) || {}; } catch { /* not JSON: show a plain reminder */ }
   const kind = Object.hasOwn(KINDS, data.kind) ? data.kind : null; // unknown: no actions
   return {
     kind,

@@ -37,6 +37,7 @@ def test_environment_overrides_defaults(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name, value, why", [
     ("UNKNOT_PUSH_TIMEOUT", "soon", "must be a number"),
     ("UNKNOT_PUSH_TIMEOUT", "0", "above 0"),
+    ("UNKNOT_DISPATCH_LEASE_SECONDS", "inf", "must be a number"),
     ("UNKNOT_SEND_CONCURRENCY", "0", "at least 1"),
     ("UNKNOT_DISPATCH_BATCH", "2.5", "whole number"),
     ("UNKNOT_SCHEDULER", "maybe", "on or off"),

@@ -1,7 +1,10 @@
 """Claims, leases and claim tokens, on SQLite and on PostgreSQL; the heartbeat
 and GET /healthz; the fan-out's own HTTP client."""
+import os
 import socket
 import threading
+import time
+from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -106,6 +109,18 @@ def test_a_plan_change_during_a_send_wins_over_the_send(push_app, seeded):
     assert row.due_at == T0 + timedelta(minutes=30) and row.claim is None
 
 
+def test_an_answer_with_control_characters_is_logged_without_them(push_app, seeded):
+    """A push service's answer body ends up in the error we log: a NUL in it
+    (which PostgreSQL's text refuses) must not fail the batch's write."""
+    seeded(1)
+    [job] = claim(push_app, T0)
+    job.started, job.outcome, job.status, job.error = True, "drop", 400, "HTTP 400: bad\x00thing\x1b[31m"
+    in_transaction(database(push_app), lambda s: apply(s, [job], T0, "a" * 32, kinds=registry(push_app), retry=RETRY))
+    with push_app.app_context(), db.begin() as session:
+        [error] = session.scalars(select(Delivery.error)).all()
+    assert error == "HTTP 400: bad thing [31m"
+
+
 def test_rows_not_sent_before_the_deadline_are_given_back_unchanged(push_app, seeded):
     ids = seeded(3)
     jobs = claim(push_app, T0)
@@ -118,6 +133,32 @@ def test_rows_not_sent_before_the_deadline_are_given_back_unchanged(push_app, se
                and r.occurrence == 0 for r in untouched)
     assert len(ids) == 3 and after[(jobs[0].sub["id"], "hydration")].occurrence == 1
     assert len(claim(push_app, T0, token="b" * 32)) == 2
+
+
+def test_a_sender_that_stops_answering_gives_the_rows_back_and_is_replaced(push_app, seeded, monkeypatch):
+    ids = seeded(3)
+
+    class Stuck:  # alive, but never answers (a sender process hung on a lock, say)
+        closed = False
+
+        def submit(self, messages, until=None):
+            return Future()
+
+        def sweep(self):
+            pass
+
+        def close(self):
+            Stuck.closed = True
+
+    push_app.extensions["unknot_sender"].current = (os.getpid(), Stuck())
+    monkeypatch.setattr(dispatch, "SENDER_GRACE", 0.0)
+    reconfigure(push_app, dispatch_pass_seconds=0.3, push_timeout=0.2)
+    started = time.monotonic()
+    assert dispatch.run_pass(push_app, now=T0) == {"deferred": 3}
+    assert time.monotonic() - started < 10  # bounded by the pass, the request deadline and the grace
+    assert Stuck.closed and push_app.extensions["unknot_sender"].current is None  # the next pass makes a new one
+    after = rows(push_app)
+    assert len(ids) == 3 and all(r.claim is None and r.occurrence == 0 for r in after.values())
 
 
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # SQLite has one writer anyway

@@ -8,6 +8,7 @@ app keeps the parsed result as ``app.extensions["unknot_settings"]`` (see
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 
@@ -68,7 +69,7 @@ def _number(value, *, whole, low):
         number = (int(value) if whole else float(value)) if isinstance(value, (int, float, str)) else None
     except ValueError:
         number = None
-    if number is None or (whole and isinstance(value, float) and value != int(value)) or not number == number:
+    if number is None or not math.isfinite(number) or (whole and isinstance(value, float) and value != int(value)):
         raise ValueError("must be a whole number" if whole else "must be a number")
     if number < low:
         raise ValueError(f"must be at least {low}")

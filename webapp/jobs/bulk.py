@@ -66,6 +66,13 @@ def _write(session, rows, pg_statement, statement):
     if not rows:
         return
     if session.bind.dialect.name == "postgresql":
-        session.execute(pg_statement, {"rows": json.dumps(rows, default=datetime.isoformat)})
+        session.execute(pg_statement, {"rows": json.dumps(rows, default=_aware_iso)})
     else:
         session.execute(statement, rows)
+
+
+def _aware_iso(moment: datetime) -> str:
+    """A moment as the JSON statement reads it; naive ones are refused, as UTCDateTime does."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.isoformat()

@@ -30,26 +30,32 @@ still holding an undelivered copy replaces it with the newer one.
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 import time
 from collections import Counter, deque
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from webapp import clock
 from webapp.config import settings
+from webapp.jobs import senders
 from webapp.jobs.claim import claim
 from webapp.jobs.messages import Messages
 from webapp.jobs.results import apply
 from webapp.jobs.retry import RetryPolicy
-from webapp.jobs.senders import sender
 from webapp.jobs.transactions import in_transaction
 from webapp.reminders.kinds import registry
 from webapp.store.db import database
 from webapp.store.models import DueReminder
 
 MAX_BATCHES = 200
+# Seconds past a batch's last request deadline before its sender counts as stuck.
+SENDER_GRACE = 30.0
+
+log = logging.getLogger(__name__)
 
 
 def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_batches=MAX_BATCHES):
@@ -68,19 +74,26 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
     deadline = time.monotonic() + s.dispatch_pass_seconds
     ahead = max(1, -(-s.send_concurrency // batch)) + 1
     counts = Counter()
-    push = sender(app)
-    flying = deque()  # (jobs, token, jobs sent, Future of their results), oldest first
+    push = senders.sender(app)
+    flying = deque()  # (jobs, token, jobs sent, Future of their results, answer by), oldest first
+    stalled = False
 
     def land():
-        jobs, token, ready, future = flying.popleft()
-        Messages.finish(ready, future.result())
+        nonlocal stalled
+        jobs, token, ready, future, answer_by = flying.popleft()
+        try:
+            results = future.result(timeout=max(0.0, answer_by - time.monotonic()))
+        except FutureTimeout:  # a sender that cannot answer any more: give the rows back as they were
+            future.cancel()
+            results, stalled = [None] * len(ready), True
+        Messages.finish(ready, results)
         done = now or clock.now(app)
         in_transaction(store, functools.partial(apply, jobs=jobs, now=done, token=token, kinds=kinds, retry=retry))
         counts.update(j.outcome if j.started else "deferred" for j in jobs)
 
     try:
         for _ in range(max_batches):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or stalled:
                 break
             if len(flying) >= ahead:
                 land()
@@ -94,11 +107,19 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
                 continue
             send_until = min(deadline, time.monotonic() + s.dispatch_lease_seconds / 2)
             ready, future = Messages(moment, kinds).start(push, jobs, send_until)
-            flying.append((jobs, token, ready, future))
+            # Every request ends by its total deadline: an answer later than this never comes.
+            flying.append((jobs, token, ready, future, send_until + s.push_timeout + SENDER_GRACE))
     finally:
         while flying:
             land()
-        push.sweep()
+        if stalled:
+            log.error("the sender stopped answering; a new one takes over on the next pass")
+            try:
+                senders.close(app)  # the slot is empty first: the next pass makes a new sender
+            except Exception:  # a stuck loop may not close in time; its threads and processes are daemons
+                log.exception("the stuck sender did not close cleanly")
+        else:
+            push.sweep()
     return counts
 
 

@@ -3,6 +3,7 @@ the retry policy, gone subscriptions deleted, the delivery log; only for
 rows this batch still holds (the claim token is in every WHERE)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -14,6 +15,9 @@ from webapp.reminders import schedule
 from webapp.store.models import Subscription, WaterLog
 
 EPSILON = timedelta(microseconds=1)
+# Control characters (NUL above all, which PostgreSQL's text refuses) that a
+# push service's answer may carry into the error we log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _glasses(session, jobs, kinds):
@@ -80,7 +84,7 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
                 "subscription_id": sub["id"], "kind": kind, "service": job.service or service_of(sub["endpoint"]),
                 "due_at": row["due_at"], "occurrence": row["occurrence"], "sent_at": now,
                 "status": job.status, "outcome": job.outcome,
-                "latency_ms": int((now - row["due_at"]).total_seconds() * 1000), "error": job.error,
+                "latency_ms": int((now - row["due_at"]).total_seconds() * 1000), "error": _printable(job.error),
             })
         if job.outcome == "gone":
             gone.add(sub["id"])
@@ -114,3 +118,7 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
     if gone:
         session.execute(Subscription.__table__.delete().where(Subscription.id.in_(sorted(gone))))
     bulk.log_deliveries(session, log_rows)
+
+
+def _printable(error):
+    return None if error is None else _CONTROL.sub(" ", error)
