@@ -23,6 +23,7 @@ async function run(mode, action) {
       const request = action(tx.objectStore(STORE));
       tx.oncomplete = () => resolve(request.result);
       tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted")); // e.g. storage full
     });
   } finally {
     db.close();

@@ -142,6 +142,8 @@ class Fanout:
         chunk = messages[start:start + CHUNK]
         for i, shard in enumerate(self._shards):
             if not shard.alive:  # killed (the OOM killer...): a new one in its place
+                shard.close()  # its end of the socket pair, which the new child must not inherit
+                shard.join(0)
                 others = [s.sock for s in self._shards if s is not shard]
                 self._shards[i] = shards.Shard(self._deliverer, others)
         shard = min(self._shards, key=lambda s: s.outstanding)
