@@ -1,5 +1,4 @@
 """The JSON API under /api: subscriptions, plans, the water log, snoozes."""
-import base64
 import hashlib
 import hmac
 import secrets
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from webapp import clock
 from webapp.push.channel import channel
 from webapp.push.endpoints import EndpointError, check_endpoint
-from webapp.push.message import subscriber_keys
+from webapp.push.message import b64url, subscriber_keys
 from webapp.reminders import due
 from webapp.reminders.checks import Invalid
 from webapp.reminders.kinds import registry
@@ -94,10 +93,6 @@ def _seen(sub):
         db.session.commit()
 
 
-def _b64url(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def validate_subscription(data):
     """A PushSubscription.toJSON() we can encrypt to and are willing to call:
     (normalised endpoint URL, p256dh, auth), keys re-encoded canonically.
@@ -114,7 +109,7 @@ def validate_subscription(data):
     except ValueError as e:
         raise ApiError(400, "invalid_subscription", f"subscription.keys: {e}.") from None
     point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return endpoint.url, _b64url(point), _b64url(secret)
+    return endpoint.url, b64url(point), b64url(secret)
 
 
 def _same_keys(sub, p256dh, auth):
