@@ -5,11 +5,13 @@ import socket
 import stat
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.pushservice import PushService
 from webapp import create_app
 from webapp.config import DEFAULT_PUSH_ORIGINS
-from webapp.push.endpoints import AllowList, EndpointError, check_endpoint
+from webapp.push.endpoints import _CANONICAL, AllowList, EndpointError, check_endpoint, parse_endpoint
 from webapp.push.sender import Fanout
 from webapp.push.vapid import VapidKeyError, VapidSigner, load_or_create_vapid_key
 
@@ -116,7 +118,6 @@ def test_spellings_of_one_endpoint_are_one_subscription(make_app, no_network):
 
 def test_the_sender_parses_endpoints_as_subscribe_does():
     """One parser: what subscribe stores is what the sender sends to."""
-    from webapp.push.endpoints import parse_endpoint
     from webapp.push.sender import _parse_endpoint
 
     for url in ["https://FCM.googleapis.com:443/fcm/send/a?b=c", "http://127.0.0.1:8123/push/x"]:
@@ -125,6 +126,25 @@ def test_the_sender_parses_endpoints_as_subscribe_does():
     for url in ["https://fcm.googleapis.com/caf\u00e9", "https://fcm.googleapis.com/a\x7fb"]:
         with pytest.raises(ValueError):
             _parse_endpoint(url)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(_CANONICAL, fullmatch=True))
+def test_the_quick_parse_of_canonical_endpoints_is_the_general_one(url):
+    """The sender's quick path for already-normalised endpoints gives what the general parse gives."""
+    from webapp.push.endpoints import _parse_any
+
+    assert parse_endpoint(url) == _parse_any(url)
+
+
+def test_only_normalised_endpoints_take_the_quick_path():
+    for url in ["https://FCM.googleapis.com/a", "https://fcm.googleapis.com:443/a", "https://fcm.googleapis.com/a?b",
+                "https://fcm.googleapis.com/a#b", "https://user@fcm.googleapis.com/a", "https://h/a b",
+                "https://[::1]/a", "https://h", "https://h/a\\b", "https://h/caf\u00e9"]:
+        assert not _CANONICAL.fullmatch(url), url
+    assert parse_endpoint("https://FCM.googleapis.com:443/a?b").url == "https://fcm.googleapis.com/a?b"
+    with pytest.raises(EndpointError):
+        parse_endpoint("https://user@fcm.googleapis.com/a")
 
 
 def test_a_name_that_resolves_to_a_private_address_is_never_connected(monkeypatch):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, or_, select, update
 
+from webapp.jobs import bulk
 from webapp.store.models import DueReminder, Subscription
 
 T = DueReminder.__table__
@@ -59,7 +60,7 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
     S = Subscription.__table__
     result = session.execute(
         select(S.c.id, S.c.endpoint, S.c.p256dh, S.c.auth, cast(S.c.plan, Text).label("plan_key"))
-        .where(S.c.id.in_({r["subscription_id"] for r in rows}))
+        .where(bulk.among(session, S.c.id, {r["subscription_id"] for r in rows}))
     )
     names, plans, subs = tuple(result.keys()), {}, {}
     for r in result.all():

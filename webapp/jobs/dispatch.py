@@ -52,6 +52,10 @@ from webapp.store.db import database
 from webapp.store.models import DueReminder
 
 MAX_BATCHES = 200
+# The first claim of a pass is this small, so the sender starts within a few
+# milliseconds instead of after a whole batch's claim (~40 ms on PostgreSQL
+# for 500 rows, with the other cores idle).
+FIRST_BATCH = 64
 # Seconds past a batch's last request deadline before its sender counts as stuck.
 SENDER_GRACE = 30.0
 
@@ -99,7 +103,8 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
                 land()
             moment = now or clock.now(app)
             token = secrets.token_hex(16)
-            jobs = in_transaction(store, lambda session: claim(session, moment, batch, lease=lease, token=token))
+            size = min(batch, FIRST_BATCH) if not counts and not flying else batch
+            jobs = in_transaction(store, lambda session: claim(session, moment, size, lease=lease, token=token))
             if not jobs:
                 if not flying:
                     break

@@ -27,7 +27,7 @@ def _glasses(session, jobs, kinds):
         return {}
     counts = session.execute(
         select(WaterLog.subscription_id, WaterLog.local_date, func.count())
-        .where(WaterLog.subscription_id.in_(ids))
+        .where(bulk.among(session, WaterLog.subscription_id, ids))
         .group_by(WaterLog.subscription_id, WaterLog.local_date)
     ).all()
     return {(sid, day): n for sid, day, n in counts}
@@ -116,7 +116,7 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
     bulk.update_results(session, updates)
     bulk.finish(session, finished)
     if gone:
-        session.execute(Subscription.__table__.delete().where(Subscription.id.in_(sorted(gone))))
+        session.execute(Subscription.__table__.delete().where(bulk.among(session, Subscription.id, sorted(gone))))
     bulk.log_deliveries(session, log_rows)
 
 
