@@ -17,7 +17,8 @@ from tests.procs import wait_until
 from tests.pushservice import PushService
 from tests.tlspushservice import CA
 from webapp.push.http1 import _Pool
-from webapp.push.sender import Fanout, Message
+from webapp.push import shards
+from webapp.push.sender import CHUNK, Fanout, Message
 from webapp.push.vapid import VapidSigner
 
 SUBJECT = "mailto:test@unknot.example"
@@ -295,6 +296,28 @@ def test_sender_processes_deliver_over_tls_and_a_killed_one_gives_its_messages_b
         svc.respond(None)
         assert send(sender, subs[0]).outcome == "ok"
         assert {shard.process.pid for shard in sender._shards} - set(pids)  # a new one in a dead one's place
+
+
+def test_the_first_chunks_are_shared_between_the_sender_processes(ca, senders, monkeypatch):
+    """Chunks handed out while the sockets to new sender processes are still
+    being opened count against their process at once: the first pass's
+    chunks are shared, not all given to the first process (which left the
+    other core idle: bench/README.md)."""
+    handed = []
+    real = shards.Shard.send
+
+    async def noting(shard, messages, until):
+        handed.append(shard)
+        return await real(shard, messages, until)
+
+    monkeypatch.setattr(shards.Shard, "send", noting)
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, processes=2)
+        subs = [svc.make_subscription() for _ in range(4 * CHUNK)]
+        messages = [Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60, "normal", "t")
+                    for s in subs]
+        assert {r.outcome for r in sender.submit(messages).result(30)} == {"ok"}
+        assert sorted(handed.count(shard) for shard in sender._shards) == [2, 2]
 
 
 def test_requests_waiting_for_a_connection_keep_their_deadline_and_the_pool_stays_sound(ca, senders):

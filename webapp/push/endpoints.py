@@ -70,13 +70,15 @@ _TARGET = re.compile(r"[\x21-\x7e]+")
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
-# The form every real push service's endpoints take, already normalised:
-# lower-case scheme and DNS name, no port, a path of RFC 3986 path
+# The form endpoints take once normalised: lower-case scheme and DNS name or
+# IPv4 address, a port only if not the scheme's own, a path of RFC 3986 path
 # characters and nothing after it. For these the general parse below gives
 # exactly the groups (tests/test_security.py checks that with hypothesis);
 # the sender meets thousands of new endpoints in a burst, and this is a
 # third of the general parse's cost.
-_CANONICAL = re.compile(r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)")
+_CANONICAL = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)")
+_DEFAULT_PORT = {"http": "80", "https": "443"}
 
 
 def parse_endpoint(url) -> Endpoint:
@@ -86,8 +88,12 @@ def parse_endpoint(url) -> Endpoint:
         raise EndpointError("The endpoint must be a URL of at most 2048 characters.")
     canonical = _CANONICAL.fullmatch(url)
     if canonical:
-        scheme, host, target = canonical.groups()
-        return Endpoint(url=url, origin=f"{scheme}://{host}", netloc=host, target=target)
+        scheme, host, port, target = canonical.groups()
+        if port is None:
+            return Endpoint(url=url, origin=f"{scheme}://{host}", netloc=host, target=target)
+        if port != _DEFAULT_PORT[scheme] and int(port) <= 65535:
+            netloc = f"{host}:{port}"
+            return Endpoint(url=url, origin=f"{scheme}://{netloc}", netloc=netloc, target=target)
     return _parse_any(url)
 
 

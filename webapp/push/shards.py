@@ -59,22 +59,27 @@ class Shard:
         self._opening = None
 
     async def send(self, messages, until) -> list:
-        """The child's results for ``messages`` (Died if it ends first)."""
-        if self._writer is None:
-            if self._opening is None:
-                self._opening = asyncio.ensure_future(self._open())
-            await asyncio.shield(self._opening)
-        if not self.alive:
-            raise Died("sender process died")
-        ident = next(self._ids)
-        future = self._pending[ident] = asyncio.get_running_loop().create_future()
+        """The child's results for ``messages`` (Died if it ends first).
+        They count as outstanding from the start: chunks handed out while
+        the socket is still being opened must see this shard's share grow,
+        or the first pass gives every chunk to the first shard."""
         self.outstanding += len(messages)
         try:
-            self._writer.write(_frame(("send", ident, messages, until)))
-            return await future
+            if self._writer is None:
+                if self._opening is None:
+                    self._opening = asyncio.ensure_future(self._open())
+                await asyncio.shield(self._opening)
+            if not self.alive:
+                raise Died("sender process died")
+            ident = next(self._ids)
+            future = self._pending[ident] = asyncio.get_running_loop().create_future()
+            try:
+                self._writer.write(_frame(("send", ident, messages, until)))
+                return await future
+            finally:
+                self._pending.pop(ident, None)
         finally:
             self.outstanding -= len(messages)
-            self._pending.pop(ident, None)
 
     def sweep(self) -> None:
         if self._writer is not None and self.alive:
