@@ -70,6 +70,12 @@ def test_migrations_run_on_start_and_by_command(app, runner):
     assert {"subscriptions", "due_reminders", "water_log", "deliveries", "alembic_version"} <= tables
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "head" in result.output
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # claims are HOT updates (migration 0005)
+            with db.engine.connect() as connection:
+                options = connection.exec_driver_sql(
+                    "SELECT reloptions FROM pg_class WHERE oid = 'due_reminders'::regclass").scalar()
+            assert options == ["fillfactor=70"]
 
 
 @pytest.mark.parametrize("path", PAGES)
