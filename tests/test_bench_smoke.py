@@ -5,13 +5,18 @@ import subprocess
 
 import pytest
 
-from bench import fanout, peer, schemas, tick, workers
+from bench import budget, fanout, peer, schemas, tick, workers
 
 
 def test_fanout_bench_runs():
     r = fanout.measure(n=40, seq_n=3, latency_ms=5, db="sqlite", naive_n=10, quiet=True, processes=(None, 0))
     assert r["a"] > 0 and r["b"] > 0 and r["c_sqlite"] > 0 and r["c_sqlite_p0"] > 0
     assert r["c_latency_sqlite"] > 0 and r["c_latency_sqlite_limit"] > 0
+
+
+def test_budget_bench_runs():
+    (row,) = budget.measure(n=200, latency_ms=5, db="sqlite", passes=1, quiet=True)
+    assert row["rate"] > 0 and row["crypto_us"] > 0 and row["whole_us"] > 0 and 0 <= row["busy"] <= 1
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="bench/peer.py runs Node's web-push")

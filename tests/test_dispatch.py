@@ -364,6 +364,27 @@ def test_fanout_classifies_like_the_sender(fan, push_service):
     assert message.payload == {} and message.claims["aud"] == push_service.origin
 
 
+def test_a_pass_claims_a_few_rows_first_and_doubles_up_to_the_batch(make_app, push_service, monkeypatch):
+    """The sender starts on 64 rows instead of waiting for a whole batch's claim."""
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin)
+    key = channel(app).public_key
+    subs = [push_service.make_subscription(application_server_key=key) for _ in range(300)]
+    with app.app_context(), db.begin() as session:
+        add_due(session, subs, T0 - timedelta(seconds=1))
+    app.config["CLOCK"].set(T0)
+    limits, real = [], dispatch.claim
+
+    def noting(session, moment, limit, **kw):
+        limits.append(limit)
+        return real(session, moment, limit, **kw)
+
+    monkeypatch.setattr(dispatch, "claim", noting)
+    with app.app_context():
+        assert dispatch.run_pass(app, batch=200) == {"ok": 300}
+    assert limits[:4] == [64, 128, 200, 200]
+    assert len({m.path for m in push_service.wait_for(300)}) == 300
+
+
 def test_sender_processes_send_the_same_verified_messages(make_app, push_service):
     app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SEND_PROCESSES=2, SEND_CONCURRENCY=8)
     key = channel(app).public_key

@@ -5,7 +5,7 @@ import socket
 import stat
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.pushservice import PushService
@@ -130,6 +130,10 @@ def test_the_sender_parses_endpoints_as_subscribe_does():
 
 @settings(max_examples=300, deadline=None)
 @given(st.from_regex(_CANONICAL, fullmatch=True))
+@example("http://h:80/a").via("the scheme's own port")
+@example("https://h:443/a").via("the scheme's own port")
+@example("https://h:80/a").via("another scheme's port")
+@example("http://h:65536/a").via("no such port")
 def test_the_quick_parse_of_canonical_endpoints_is_the_general_one(url):
     """The sender's quick path for already-normalised endpoints gives what the general parse gives."""
     from webapp.push.endpoints import _parse_any
@@ -150,6 +154,8 @@ def test_only_normalised_endpoints_take_the_quick_path():
         assert not _CANONICAL.fullmatch(url), url
     assert parse_endpoint("https://FCM.googleapis.com:443/a?b").url == "https://fcm.googleapis.com/a?b"
     assert parse_endpoint("https://fcm.googleapis.com:443/a").url == "https://fcm.googleapis.com/a"
+    assert parse_endpoint("http://push.example:80/a").url == "http://push.example/a"
+    assert parse_endpoint("http://push.example:443/a").url == "http://push.example:443/a"
     assert parse_endpoint("http://127.0.0.1:8123/a").netloc == "127.0.0.1:8123"
     with pytest.raises(EndpointError):
         parse_endpoint("http://127.0.0.1:65536/a")

@@ -60,9 +60,8 @@ AHEAD = 3
 # The first claim of a pass is this small and each next one at most twice
 # the last, up to the batch size: the sender starts within a few
 # milliseconds instead of after a whole batch's claim (~40 ms on PostgreSQL
-# for 500 rows, with the other cores idle), and a claim (~70 µs a row)
-# always ends before the sender has encrypted the rows of the one before
-# (~100 µs a row on two cores).
+# for 500 rows, with the other cores idle), and then waits at most a few ms
+# for each next claim (~70 µs a row, where two cores encrypt a row in ~100).
 FIRST_BATCH = 64
 # Seconds past a batch's last request deadline before its sender counts as stuck.
 SENDER_GRACE = 30.0

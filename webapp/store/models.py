@@ -75,7 +75,7 @@ class DueReminder(Base):
 
     subscription: Mapped[Subscription] = relationship(back_populates="reminders")
 
-    __table_args__ = (Index("ix_due_reminders_due_at", "due_at"), {"postgresql_with": {"fillfactor": 70}})
+    __table_args__ = (Index("ix_due_reminders_due_at", "due_at"),)
 
 
 class WaterLog(Base):
