@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from webapp.push.message import origin_of
+from webapp.push.message import DEFAULT_PORTS, origin_of
 
 
 # Letters, digits and hyphens in dot-separated labels: no IDN tricks, no escapes.
@@ -78,7 +78,6 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # third of the general parse's cost.
 _CANONICAL = re.compile(
     r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)")
-_DEFAULT_PORT = {"http": "80", "https": "443"}
 
 
 def parse_endpoint(url) -> Endpoint:
@@ -91,7 +90,7 @@ def parse_endpoint(url) -> Endpoint:
         scheme, host, port, target = canonical.groups()
         if port is None:
             return Endpoint(url=url, origin=f"{scheme}://{host}", netloc=host, target=target)
-        if port != _DEFAULT_PORT[scheme] and int(port) <= 65535:
+        if int(port) != DEFAULT_PORTS[scheme] and int(port) <= 65535:
             netloc = f"{host}:{port}"
             return Endpoint(url=url, origin=f"{scheme}://{netloc}", netloc=netloc, target=target)
     return _parse_any(url)

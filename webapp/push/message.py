@@ -33,6 +33,7 @@ MAX_BODY = 3072
 MAX_PAYLOAD = MAX_BODY - 86 - 16 - 1
 RECORD_SIZE = 4096
 URGENCIES = ("very-low", "low", "normal", "high")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Longest Retry-After we pass on (a week); guards against absurd values.
 MAX_RETRY_AFTER = 7 * 24 * 3600
@@ -185,7 +186,7 @@ def origin_of(url: str) -> str:
     port = parts.port  # ValueError for a bad port
     if ":" in host:
         host = f"[{host}]"
-    if port is None or port == {"http": 80, "https": 443}[scheme]:
+    if port is None or port == DEFAULT_PORTS[scheme]:
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
 
