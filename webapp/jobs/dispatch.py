@@ -15,8 +15,9 @@ Safe to run in any number of processes against one database:
   after half the lease, so a send always ends (each request has a total
   deadline, UNKNOT_PUSH_TIMEOUT) well before another worker may take the
   row over.
-- **Apply** (one short transaction per batch): every result is written
-  with executemany statements whose WHERE includes the claim token: if the
+- **Apply** (one short transaction per batch): the results are written by
+  webapp.jobs.bulk (one statement per kind of write: over a JSON text on
+  PostgreSQL, executemany on SQLite) whose WHERE includes the claim token: if the
   lease ran out and another worker took the row over, or the user changed
   the plan meanwhile (reminders.due.set_due clears the claim), this pass's
   result is dropped instead of overwriting theirs.
