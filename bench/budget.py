@@ -19,52 +19,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 
 from bench import common, fanout
 from bench.standin import StandIn
 
-_TICK = os.sysconf("SC_CLK_TCK")
+def _busy_series(stop: threading.Event, into: list, every=0.05):
+    """How busy the cores were in each ``every`` seconds, until ``stop``."""
+    last = common.idle_and_total()
+    while not stop.wait(every):
+        now = common.idle_and_total()
+        into.append(1 - (now[0] - last[0]) / max(1, now[1] - last[1]))
+        last = now
 
 
-def _cpu(pid: int) -> float:
-    """Seconds of CPU (user + system) a process has used; 0 once it has gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def _named(prefix: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().startswith(prefix):
-                        pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def _idle_and_total() -> tuple[float, float]:
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    return values[3] + values[4], sum(values)
-
-
-def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False):
+def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None):
     out = print if not quiet else (lambda *a, **k: None)
     import tempfile
 
@@ -78,11 +48,15 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False):
                          "mailto:bench@unknot.app")
     rows = []
     out(f"CPU per message of one pass over N = {n:,}, {db}, push service {latency_ms:g} ms away, "
-        f"{usable_cores()} cores, default settings")
+        f"{usable_cores()} cores, default settings" + ("" if ahead is None else f" but AHEAD = {ahead}"))
     with StandIn(latency=latency_ms / 1000) as standin:
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
-        me, real = os.getpid(), dispatch.run_pass
+        me, real, default_ahead = os.getpid(), dispatch.run_pass, dispatch.AHEAD
+
+        def watched():
+            return [me, standin.process.pid, *common.pids_named("postgres")]
+
         for _ in range(passes):
             standin.reset()
             started = time.process_time()
@@ -91,24 +65,32 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False):
             seen = {}
 
             def run_pass(app, **kw):
-                seen["before"] = {p: _cpu(p) for p in [me, standin.process.pid, *_named("postgres")]}
-                seen["idle"] = _idle_and_total()
-                seen["wall"] = time.perf_counter()
+                seen["before"] = {p: common.cpu_seconds(p) for p in watched()}
+                seen["idle"] = common.idle_and_total()
+                seen["wall"], seen["thread"] = time.perf_counter(), time.thread_time()
+                stop, seen["series"] = threading.Event(), []
+                sampler = threading.Thread(target=_busy_series, args=(stop, seen["series"]))
+                sampler.start()
                 try:
                     return real(app, **kw)
                 finally:
+                    seen["thread"] = time.thread_time() - seen["thread"]
+                    stop.set()
+                    sampler.join()
                     # The sender processes end with the pass's app: read them now.
-                    seen["senders"] = sum(_cpu(p) for p in _children(me) if p != standin.process.pid)
+                    seen["senders"] = sum(common.cpu_seconds(p) for p in common.child_pids(me)
+                                          if p != standin.process.pid)
                     seen["wall"] = time.perf_counter() - seen["wall"]
-                    idle, total = _idle_and_total()
+                    idle, total = common.idle_and_total()
                     seen["busy"] = 1 - (idle - seen["idle"][0]) / max(1, total - seen["idle"][1])
-                    seen["after"] = {p: _cpu(p) for p in [me, standin.process.pid, *_named("postgres")]}
+                    seen["after"] = {p: common.cpu_seconds(p) for p in watched()}
 
             dispatch.run_pass = run_pass
+            dispatch.AHEAD = default_ahead if ahead is None else ahead
             try:
                 rate, counts = fanout.unknot_pass(db, standin.origin, subs)
             finally:
-                dispatch.run_pass = real
+                dispatch.run_pass, dispatch.AHEAD = real, default_ahead
             assert counts == {"ok": n}, counts
             before, after = seen["before"], seen["after"]
             used = {"worker": after[me] - before[me],
@@ -118,12 +100,15 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False):
                                     if p not in (me, standin.process.pid))}
             whole = sum(used.values()) / n
             row = {"rate": rate, "crypto_us": 1e6 * crypto, "whole_us": 1e6 * whole, "busy": seen["busy"],
+                   "dispatching_us": 1e6 * seen["thread"] / n, "series": seen["series"],
                    **{k + "_us": 1e6 * v / n for k, v in used.items()}}
             rows.append(row)
             out(f"  {rate:6,.0f} msg/s; µs a message: crypto alone {row['crypto_us']:4.0f} | pass "
-                f"{row['whole_us']:4.0f} = worker {row['worker_us']:3.0f} + senders {row['senders_us']:4.0f} "
+                f"{row['whole_us']:4.0f} = worker {row['worker_us']:3.0f} (its dispatching thread "
+                f"{row['dispatching_us']:3.0f}) + senders {row['senders_us']:4.0f} "
                 f"+ stand-in {row['stand-in_us']:3.0f} + database {row['database_us']:3.0f}; cores busy "
                 f"{100 * row['busy']:3.0f} %; at most {100 * usable_cores() * crypto / whole:3.0f} % of (b)")
+            out("      cores busy, each 50 ms of the pass (%): " + " ".join(f"{100 * b:.0f}" for b in row["series"]))
     return rows
 
 
@@ -133,8 +118,10 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--ahead", type=int, default=None,
+                        help="batches claimed ahead (webapp.jobs.dispatch.AHEAD) for a comparison")
     args = parser.parse_args(argv)
-    measure(args.n, args.latency_ms, args.db, args.passes)
+    measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead)
 
 
 if __name__ == "__main__":

@@ -240,3 +240,48 @@ def peak_rss(pid):
     except OSError:
         pass
     return hwm(pid), sum(hwm(c) for c in children)
+
+
+# -- CPU from /proc (Linux), for bench/budget.py, bench/sender.py and bench/claims.py --------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """Seconds of CPU (user + system) a process has used; 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def pids_named(prefix: str) -> list[int]:
+    """Processes whose name starts with ``prefix`` (the database server's: "postgres")."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().startswith(prefix):
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid``'s main thread forked."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def idle_and_total() -> tuple[float, float]:
+    """The machine's idle and total CPU time so far, in clock ticks."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return values[3] + values[4], sum(values)

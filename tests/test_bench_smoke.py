@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from bench import budget, fanout, peer, schemas, tick, workers
+from bench import budget, claims, fanout, peer, schemas, sender, tick, workers
 
 
 def test_fanout_bench_runs():
@@ -17,6 +17,24 @@ def test_fanout_bench_runs():
 def test_budget_bench_runs():
     (row,) = budget.measure(n=200, latency_ms=5, db="sqlite", passes=1, quiet=True)
     assert row["rate"] > 0 and row["crypto_us"] > 0 and row["whole_us"] > 0 and 0 <= row["busy"] <= 1
+    assert row["dispatching_us"] > 0 and row["series"]
+
+
+def test_sender_bench_runs():
+    r = sender.measure(batches=1, latency_ms=5, rounds=1, quiet=True)
+    assert r["alone"][0]["rate"] > 0 and r["in_process"][0]["whole_us"] > 0
+    assert 0 < r["parsing"]["quick_us"] < r["parsing"]["general_us"]
+
+
+def test_claims_bench_runs():
+    (row,) = claims.measure(n=600, db="sqlite", rounds=1, quiet=True)
+    assert row["claim_wall"] > 0 and row["apply_wall"] > 0
+
+
+@pytest.mark.parametrize("storage", ["postgresql"], indirect=True)
+def test_claims_bench_runs_on_postgresql(storage, postgres_url):
+    (row,) = claims.measure(n=600, db="postgresql", rounds=1, quiet=True, pg_url=postgres_url, fillfactor=100)
+    assert row["db"] == "postgresql" and row["claim_wall"] > 0 and row["apply_wall"] > 0
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="bench/peer.py runs Node's web-push")
