@@ -55,14 +55,16 @@ from webapp.store.models import DueReminder
 MAX_BATCHES = 200
 # Batches claimed beyond what fills SEND_CONCURRENCY: the sender keeps
 # encrypting these while this thread waits for the oldest batch's last
-# answer, writes it and claims the next (with one, the two cores idled
-# ~100 ms in a 50 ms-away pass of 5,000 while that happened).
+# answer, writes it and claims the next (with one, the two cores were
+# 30-50 % busy for ~100 ms of a 50 ms-away pass of 5,000 while that
+# happened: python -m bench.budget --ahead 1).
 AHEAD = 3
 # The first claim of a pass is this small and each next one at most twice
 # the last, up to the batch size: the sender starts within a few
-# milliseconds instead of after a whole batch's claim (~40 ms on PostgreSQL
-# for 500 rows, with the other cores idle), and then waits at most a few ms
-# for each next claim (~70 µs a row, where two cores encrypt a row in ~100).
+# milliseconds instead of after a whole batch's claim (~15-25 ms on
+# PostgreSQL for 500 rows, python -m bench.claims, with the other cores
+# idle), and then waits at most a few ms for each next claim (~30-45 µs a
+# row, where two cores encrypt a row in ~90-110).
 FIRST_BATCH = 64
 # Seconds past a batch's last request deadline before its sender counts as stuck.
 SENDER_GRACE = 30.0

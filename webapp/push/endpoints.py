@@ -74,8 +74,8 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # IPv4 address, a port only if not the scheme's own, a path of RFC 3986 path
 # characters and nothing after it. For these the general parse below gives
 # exactly the groups (tests/test_security.py checks that with hypothesis);
-# the sender meets thousands of new endpoints in a burst, and this is a
-# third of the general parse's cost.
+# the sender meets thousands of new endpoints in a burst, and this costs
+# ~1.8 µs where the general parse costs ~8 (python -m bench.sender).
 _CANONICAL = re.compile(
     r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)")
 
