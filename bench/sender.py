@@ -22,6 +22,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import threading
 import time
 import timeit
 
@@ -65,9 +66,9 @@ def in_process(signer, standin, subs) -> dict:
     from webapp.push.sender import CHUNK, Deliverer
 
     messages = _messages(subs)
-    started = time.process_time()
+    started = time.thread_time()
     fanout.crypto_only(subs, signer)
-    crypto = (time.process_time() - started) / len(subs)
+    crypto = (time.thread_time() - started) / len(subs)
 
     async def run():
         client = http1.Client(trusted=lambda origin: True)
@@ -82,9 +83,19 @@ def in_process(signer, standin, subs) -> dict:
         finally:
             client.close()
 
-    started = time.process_time()  # crypto_only left the key cache empty: every key is met anew
-    results = asyncio.run(run())
-    whole = (time.process_time() - started) / len(subs)
+    # On a thread of its own: its own event loop, whatever the caller runs
+    # (crypto_only left the key cache empty: every key is met anew).
+    done = {}
+
+    def on_thread():
+        started = time.thread_time()
+        done["results"] = asyncio.run(run())
+        done["cpu"] = time.thread_time() - started
+
+    thread = threading.Thread(target=on_thread)
+    thread.start()
+    thread.join()
+    results, whole = done["results"], done["cpu"] / len(subs)
     assert {r.outcome for r in results} == {"ok"}, {r.outcome for r in results}
     return {"whole_us": 1e6 * whole, "crypto_us": 1e6 * crypto, "beyond_us": 1e6 * (whole - crypto)}
 
