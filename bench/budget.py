@@ -11,8 +11,18 @@ a pass can reach at most C x (b)'s cost / the whole cost per message of
 (b)'s rate, and less when the cores idle (its start, and its last answers,
 a latency away).
 
+Where the pass's time goes, from the stand-in's log of when each request
+arrived: requests per 50 ms from the pass's start; the first one's time
+(forking the sender processes, the first claim, the first encryptions);
+the steady rate (the middle half of the requests, against (b)); and the
+time from the last request to the pass's end (its answer, a latency away,
+and the last writes). ``--far-windows`` and ``--ahead`` set
+webapp.push.http1.FAR_WINDOWS and webapp.jobs.dispatch.AHEAD for a
+comparison.
+
     python -m bench.budget                      # N = 5,000, 50 ms, PostgreSQL if reachable
     python -m bench.budget --n 2000 --db sqlite --latency-ms 0
+    python -m bench.budget --far-windows 1
 """
 from __future__ import annotations
 
@@ -34,12 +44,25 @@ def _busy_series(stop: threading.Event, into: list, every=0.05):
         last = now
 
 
-def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None):
+def _timeline(times: list[float], started: float, ended: float, crypto: float) -> dict:
+    """Where a pass's time went, from the stand-in's arrival times (epoch seconds)."""
+    times = sorted(times)
+    series = [0] * (int((times[-1] - started) / 0.05) + 1)
+    for t in times:
+        series[max(0, int((t - started) / 0.05))] += 1
+    low, high = len(times) // 4, 3 * len(times) // 4
+    steady = (high - low) / max(1e-9, times[high] - times[low])
+    return {"sent_series": series, "first_ms": 1000 * (times[0] - started),
+            "steady_ratio": steady * crypto, "tail_ms": 1000 * (ended - times[-1])}
+
+
+def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None, far_windows=None):
     out = print if not quiet else (lambda *a, **k: None)
     import tempfile
 
     from webapp.jobs import dispatch
     from webapp.jobs.senders import usable_cores
+    from webapp.push import http1
     from webapp.push.vapid import VapidSigner, load_or_create_vapid_key
 
     if db == "postgresql" and not common.pg_reachable():
@@ -48,11 +71,12 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                          "mailto:bench@unknot.app")
     rows = []
     out(f"CPU per message of one pass over N = {n:,}, {db}, push service {latency_ms:g} ms away, "
-        f"{usable_cores()} cores, default settings" + ("" if ahead is None else f" but AHEAD = {ahead}"))
+        f"{usable_cores()} cores, default settings" + ("" if ahead is None else f" but AHEAD = {ahead}")
+        + ("" if far_windows is None else f" but FAR_WINDOWS = {far_windows}"))
     with StandIn(latency=latency_ms / 1000) as standin:
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
-        me, real, default_ahead = os.getpid(), dispatch.run_pass, dispatch.AHEAD
+        me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, http1.FAR_WINDOWS
 
         def watched():
             return [me, standin.process.pid, *common.pids_named("postgres")]
@@ -67,7 +91,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             def run_pass(app, **kw):
                 seen["before"] = {p: common.cpu_seconds(p) for p in watched()}
                 seen["idle"] = common.idle_and_total()
-                seen["wall"], seen["thread"] = time.perf_counter(), time.thread_time()
+                seen["wall"], seen["thread"], seen["epoch"] = time.perf_counter(), time.thread_time(), time.time()
                 stop, seen["series"] = threading.Event(), []
                 sampler = threading.Thread(target=_busy_series, args=(stop, seen["series"]))
                 sampler.start()
@@ -80,17 +104,18 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                     # The sender processes end with the pass's app: read them now.
                     seen["senders"] = sum(common.cpu_seconds(p) for p in common.child_pids(me)
                                           if p != standin.process.pid)
-                    seen["wall"] = time.perf_counter() - seen["wall"]
+                    seen["wall"], seen["ended"] = time.perf_counter() - seen["wall"], time.time()
                     idle, total = common.idle_and_total()
                     seen["busy"] = 1 - (idle - seen["idle"][0]) / max(1, total - seen["idle"][1])
                     seen["after"] = {p: common.cpu_seconds(p) for p in watched()}
 
             dispatch.run_pass = run_pass
             dispatch.AHEAD = default_ahead if ahead is None else ahead
+            http1.FAR_WINDOWS = default_far if far_windows is None else far_windows
             try:
                 rate, counts = fanout.unknot_pass(db, standin.origin, subs)
             finally:
-                dispatch.run_pass, dispatch.AHEAD = real, default_ahead
+                dispatch.run_pass, dispatch.AHEAD, http1.FAR_WINDOWS = real, default_ahead, default_far
             assert counts == {"ok": n}, counts
             before, after = seen["before"], seen["after"]
             used = {"worker": after[me] - before[me],
@@ -101,7 +126,9 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             whole = sum(used.values()) / n
             row = {"rate": rate, "crypto_us": 1e6 * crypto, "whole_us": 1e6 * whole, "busy": seen["busy"],
                    "dispatching_us": 1e6 * seen["thread"] / n, "series": seen["series"],
-                   **{k + "_us": 1e6 * v / n for k, v in used.items()}}
+                   **{k + "_us": 1e6 * v / n for k, v in used.items()},
+                   **_timeline([t for t, _ in standin.stats(times=True)["times"]], seen["epoch"], seen["ended"],
+                               crypto)}
             rows.append(row)
             out(f"  {rate:6,.0f} msg/s; µs a message: crypto alone {row['crypto_us']:4.0f} | pass "
                 f"{row['whole_us']:4.0f} = worker {row['worker_us']:3.0f} (its dispatching thread "
@@ -109,6 +136,10 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                 f"+ stand-in {row['stand-in_us']:3.0f} + database {row['database_us']:3.0f}; cores busy "
                 f"{100 * row['busy']:3.0f} %; at most {100 * usable_cores() * crypto / whole:3.0f} % of (b)")
             out("      cores busy, each 50 ms of the pass (%): " + " ".join(f"{100 * b:.0f}" for b in row["series"]))
+            out("      requests the stand-in received, each 50 ms: " + " ".join(map(str, row["sent_series"])))
+            out(f"      first request {row['first_ms']:.0f} ms into the pass; steady rate (the middle half of the "
+                f"requests) {100 * row['steady_ratio']:.0f} % of (b); last request {row['tail_ms']:.0f} ms "
+                "before the pass ended")
     return rows
 
 
@@ -120,8 +151,10 @@ def main(argv=None):
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--ahead", type=int, default=None,
                         help="batches claimed ahead (webapp.jobs.dispatch.AHEAD) for a comparison")
+    parser.add_argument("--far-windows", type=int, default=None,
+                        help="windows before a service counts as far (webapp.push.http1.FAR_WINDOWS) for a comparison")
     args = parser.parse_args(argv)
-    measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead)
+    measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead, far_windows=args.far_windows)
 
 
 if __name__ == "__main__":

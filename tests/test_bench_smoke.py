@@ -18,11 +18,13 @@ def test_budget_bench_runs():
     (row,) = budget.measure(n=200, latency_ms=5, db="sqlite", passes=1, quiet=True)
     assert row["rate"] > 0 and row["crypto_us"] > 0 and row["whole_us"] > 0 and 0 <= row["busy"] <= 1
     assert row["dispatching_us"] > 0 and row["series"]
+    assert sum(row["sent_series"]) == 200 and row["first_ms"] >= 0 and row["tail_ms"] >= 0
+    assert row["steady_ratio"] > 0
 
 
 def test_sender_bench_runs():
     r = sender.measure(batches=1, latency_ms=5, rounds=1, quiet=True)
-    assert r["alone"][0]["rate"] > 0 and r["in_process"][0]["whole_us"] > 0
+    assert r["alone"][0]["rate"] > 0 and r["in_process"][0]["beyond_us"] > 0
     assert 0 < r["parsing"]["quick_us"] < r["parsing"]["general_us"]
 
 

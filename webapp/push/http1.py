@@ -17,7 +17,8 @@ What it guarantees, whatever the other end does:
   ``Misconfigured`` failure: trying again cannot help.
 - **Deadline**: a request has ``timeout`` seconds in all, from the lookup
   to the last byte of the answer, so a service that trickles bytes cannot
-  hold a sender.
+  hold a sender (webapp.push.deadlines: kept to within a tenth of it, at
+  most 0.1 s).
 - **Pool**: at most ``per_origin`` connections per origin, at most
   MAX_CONNECTING of them being opened at once, and no more than the
   origin's traffic needs (GROWTH); a request with no idle connection and no
@@ -40,7 +41,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from webapp.push.connect import Resolver, open_connection, system_resolver
-from webapp.push.failures import Disconnected, Timeout
+from webapp.push.deadlines import Deadlines
+from webapp.push.failures import Disconnected
 from webapp.push.wire import Connection, Response
 
 # Connections being opened at once per origin (each takes a round trip or
@@ -58,7 +60,7 @@ MAX_CONNECTING = 32
 FIRST = 8
 GROWTH = 3.0
 WINDOW = 0.05
-# A service is far when, two windows in a row, its quickest answer took
+# A service is far when, FAR_WINDOWS windows in a row, its quickest answer took
 # FAR times longer than the quickest new connection took to open: then a
 # request waiting for a connection opens its own (up to the cap), which is
 # ready well before an answer would free one (50 ms away, the pool is full
@@ -67,6 +69,7 @@ WINDOW = 0.05
 # answers slowly for a while, and more connections would only add
 # handshakes to its queue.
 FAR = 2.0
+FAR_WINDOWS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ class _Pool:
     def allowed(self, per_origin: int) -> int:
         """Connections it may have now: as many as ``per_origin`` while the
         service is far (FAR), else what Little's law says its traffic needs."""
-        return per_origin if self.far >= 2 else min(per_origin, self.room)
+        return per_origin if self.far >= FAR_WINDOWS else min(per_origin, self.room)
 
     def note(self, rtt: float) -> None:
         """One answer, ``rtt`` seconds after its request was written."""
@@ -131,6 +134,7 @@ class Client:
         self.resolver = resolver
         self._pools: dict[str, _Pool] = {}
         self._open: set[Connection] = set()
+        self._deadlines = Deadlines(timeout)
 
     @property
     def connections(self) -> int:
@@ -141,11 +145,7 @@ class Client:
         pool = self._pools.get(request.origin)
         if pool is None:
             pool = self._pools[request.origin] = _Pool()
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await self._exchange(pool, request)
-        except TimeoutError:
-            raise Timeout(f"timeout: no complete answer within {self.timeout:g} s") from None
+        return await self._deadlines.bound(self._exchange(pool, request))
 
     async def _exchange(self, pool: _Pool, request: Request) -> Response:
         conn, reused = await self._acquire(pool, request.origin)
@@ -269,6 +269,7 @@ class Client:
         return conn
 
     def close(self) -> None:
+        self._deadlines.close()
         for pool in self._pools.values():
             pool.idle.clear()
         for conn in list(self._open):
