@@ -17,7 +17,7 @@ arrived: requests per 50 ms from the pass's start; the first one's time
 the steady rate (the middle half of the requests, against (b)); and the
 time from the last request to the pass's end (its answer, a latency away,
 and the last writes). ``--far-windows`` and ``--ahead`` set
-webapp.push.http1.FAR_WINDOWS and webapp.jobs.dispatch.AHEAD for a
+webapp.push.pool.FAR_WINDOWS and webapp.jobs.dispatch.AHEAD for a
 comparison.
 
     python -m bench.budget                      # N = 5,000, 50 ms, PostgreSQL if reachable
@@ -62,7 +62,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
 
     from webapp.jobs import dispatch
     from webapp.jobs.senders import usable_cores
-    from webapp.push import http1
+    from webapp.push import pool
     from webapp.push.vapid import VapidSigner, load_or_create_vapid_key
 
     if db == "postgresql" and not common.pg_reachable():
@@ -76,7 +76,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
     with StandIn(latency=latency_ms / 1000) as standin:
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
-        me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, http1.FAR_WINDOWS
+        me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
 
         def watched():
             return [me, standin.process.pid, *common.pids_named("postgres")]
@@ -111,11 +111,11 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
 
             dispatch.run_pass = run_pass
             dispatch.AHEAD = default_ahead if ahead is None else ahead
-            http1.FAR_WINDOWS = default_far if far_windows is None else far_windows
+            pool.FAR_WINDOWS = default_far if far_windows is None else far_windows
             try:
                 rate, counts = fanout.unknot_pass(db, standin.origin, subs)
             finally:
-                dispatch.run_pass, dispatch.AHEAD, http1.FAR_WINDOWS = real, default_ahead, default_far
+                dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS = real, default_ahead, default_far
             assert counts == {"ok": n}, counts
             before, after = seen["before"], seen["after"]
             used = {"worker": after[me] - before[me],
@@ -152,7 +152,7 @@ def main(argv=None):
     parser.add_argument("--ahead", type=int, default=None,
                         help="batches claimed ahead (webapp.jobs.dispatch.AHEAD) for a comparison")
     parser.add_argument("--far-windows", type=int, default=None,
-                        help="windows before a service counts as far (webapp.push.http1.FAR_WINDOWS) for a comparison")
+                        help="windows before a service counts as far (webapp.push.pool.FAR_WINDOWS) for a comparison")
     args = parser.parse_args(argv)
     measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead, far_windows=args.far_windows)
 

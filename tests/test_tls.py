@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.procs import wait_until
 from tests.pushservice import PushService
 from tests.tlspushservice import CA
-from webapp.push.http1 import _Pool
+from webapp.push.pool import Pool
 from webapp.push import shards
 from webapp.push.sender import CHUNK, Fanout, Message
 from webapp.push.vapid import VapidSigner
@@ -266,7 +266,7 @@ def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_serv
             pool.note(rtt)
         return pool.allowed(512)
 
-    far, near = _Pool(), _Pool()
+    far, near = Pool(), Pool()
     far.connect = near.connect = 0.002  # a handshake takes 2 ms
     assert windows(far, 0.05) < 16  # one slow window may be a burst queued at the service
     assert windows(far, 0.05) == 512  # answers take 50 ms: a new connection is ready sooner

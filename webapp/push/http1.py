@@ -36,40 +36,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
 from webapp.push.connect import Resolver, open_connection, system_resolver
 from webapp.push.deadlines import Deadlines
-from webapp.push.failures import Disconnected
-from webapp.push.wire import Connection, Response
+from webapp.push.failures import Disconnected, Failure, Timeout
+from webapp.push.pool import Pool
+from webapp.push.wire import Connection
 
 # Connections being opened at once per origin (each takes a round trip or
 # three when the service is far away).
 MAX_CONNECTING = 32
-# How many connections an origin may have: FIRST before anything is known,
-# then FIRST + GROWTH x answers per second x the shortest round trip
-# (Little's law: how many requests the service holds at once), measured
-# over windows of at least WINDOW seconds and one round trip, and never
-# less than half the last figure (one window with few answers is noise,
-# not a reason to stop growing). 50 ms away the pool grows about
-# GROWTH-fold each round trip (8 to 512 in four); at no distance a
-# handful of connections carries everything, and a request rather waits
-# for one in use than pays a TLS handshake it does not need.
-FIRST = 8
-GROWTH = 3.0
-WINDOW = 0.05
-# A service is far when, FAR_WINDOWS windows in a row, its quickest answer took
-# FAR times longer than the quickest new connection took to open: then a
-# request waiting for a connection opens its own (up to the cap), which is
-# ready well before an answer would free one (50 ms away, the pool is full
-# about two round trips after the first answer). Twice, and two windows:
-# a nearby service slowed by its own queue (a burst's first answers)
-# answers slowly for a while, and more connections would only add
-# handshakes to its queue.
-FAR = 2.0
-FAR_WINDOWS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,46 +59,20 @@ class Request:
     data: bytes
 
 
-class _Pool:
-    """One origin's connections: the idle ones (most recently used last), how
-    many exist, how many are being opened, the requests waiting for one, and
-    what its traffic says about how many it needs."""
+class _Exchange:
+    """One request on its way: its pool, whom to tell, and whether its
+    connection was reused and the request already sent again."""
 
-    __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "window_start",
-                 "window_done", "window_rtt")
+    __slots__ = ("request", "done", "pool", "conn", "reused", "retried")
 
-    def __init__(self):
-        self.idle: deque[Connection] = deque()
-        self.size = 0
-        self.connecting = 0
-        self.waiters: deque[asyncio.Future] = deque()
-        self.room = FIRST  # connections it may have now (see GROWTH)
-        self.far = 0  # windows in a row whose round trips said the service is far (FAR)
-        self.connect = float("inf")  # the shortest time a connection took to open
-        self.window_start = time.monotonic()
-        self.window_done = 0
-        self.window_rtt = float("inf")
-
-    def allowed(self, per_origin: int) -> int:
-        """Connections it may have now: as many as ``per_origin`` while the
-        service is far (FAR), else what Little's law says its traffic needs."""
-        return per_origin if self.far >= FAR_WINDOWS else min(per_origin, self.room)
-
-    def note(self, rtt: float) -> None:
-        """One answer, ``rtt`` seconds after its request was written."""
-        self.window_done += 1
-        self.window_rtt = min(self.window_rtt, rtt)
-        now = time.monotonic()
-        span = now - self.window_start
-        if span >= max(WINDOW, self.window_rtt):
-            rate = self.window_done / span
-            self.room = max(FIRST + int(GROWTH * rate * self.window_rtt), self.room // 2)
-            self.far = self.far + 1 if self.window_rtt > FAR * self.connect else 0
-            self.window_start, self.window_done, self.window_rtt = now, 0, float("inf")
+    def __init__(self, request: Request, done, pool: Pool):
+        self.request, self.done, self.pool = request, done, pool
+        self.conn: Connection | None = None
+        self.reused = self.retried = False
 
 
 class Client:
-    """Keep-alive connections per origin; ``request`` from the event loop."""
+    """Keep-alive connections per origin; ``send`` from the event loop."""
 
     def __init__(self, *, connect_timeout: float = 3.05, timeout: float = 10.0, per_origin: int = 256,
                  max_idle: float = 30.0, ca_bundle: str | None = None,
@@ -132,86 +84,120 @@ class Client:
         self.ca_bundle = ca_bundle
         self.trusted = trusted
         self.resolver = resolver
-        self._pools: dict[str, _Pool] = {}
+        self._pools: dict[str, Pool] = {}
         self._open: set[Connection] = set()
-        self._deadlines = Deadlines(timeout)
+        self._flying = Deadlines(timeout, self._expire)  # every _Exchange not yet told
+        self._tasks: set[asyncio.Task] = set()  # connections being opened
 
     @property
     def connections(self) -> int:
         """Connections open now (in use or idle)."""
         return sum(1 for c in self._open if not c.closed)
 
-    async def request(self, request: Request) -> Response:
+    def send(self, request: Request, done: Callable[[object], None]) -> None:
+        """Send ``request``; ``done(Response or Failure)`` once, by its deadline.
+        No task or future per request: an idle connection writes it at once,
+        and its answer comes back through the connection's callback."""
         pool = self._pools.get(request.origin)
         if pool is None:
-            pool = self._pools[request.origin] = _Pool()
-        return await self._deadlines.bound(self._exchange(pool, request))
+            pool = self._pools[request.origin] = Pool()
+        ex = _Exchange(request, done, pool)
+        self._flying.add(ex, asyncio.get_running_loop())
+        self._place(ex)
 
-    async def _exchange(self, pool: _Pool, request: Request) -> Response:
-        conn, reused = await self._acquire(pool, request.origin)
-        retried = False
-        while True:
-            try:
-                response = await conn.exchange(request.data)
-            except BaseException as exc:
-                self._discard(conn)
-                if isinstance(exc, Disconnected) and reused and not conn.received and not retried:
-                    retried, reused = True, False  # the service had closed it while idle: once more, fresh
-                    try:
-                        conn = await self._connect(request.origin)  # in the same place in the pool
-                    except BaseException:
-                        self._release(pool, None)
-                        raise
-                    continue
-                self._release(pool, None)
-                raise
-            if conn.rtt:  # measured when the answer was read (0: it came as the connection closed)
-                allowed = pool.allowed(self.per_origin)
-                pool.note(conn.rtt)
-                more = pool.allowed(self.per_origin) - allowed
-                for _ in range(min(more, MAX_CONNECTING - pool.connecting)):
-                    self._wake(pool)  # requests waiting for a connection may open new ones now
-            self._release(pool, None if conn.closed else conn)
-            return response
-
-    async def _acquire(self, pool: _Pool, origin: str) -> tuple[Connection, bool]:
-        """(connection, reused): an idle one; else a new one, while the pool
-        has room (``_Pool.allowed``) and fewer than MAX_CONNECTING are being
+    def _place(self, ex: _Exchange) -> None:
+        """A connection for ``ex``: an idle one; else a new one, while the pool
+        has room (``Pool.allowed``) and fewer than MAX_CONNECTING are being
         opened; else the next one another request releases (at no distance,
         reuse is cheaper than a TLS handshake)."""
-        while True:
-            conn = self._idle(pool)
-            if conn is not None:
-                return conn, True
-            if pool.size < pool.allowed(self.per_origin) and pool.connecting < MAX_CONNECTING:
-                pool.size += 1
-                pool.connecting += 1
-                started = time.monotonic()
-                try:
-                    conn = await self._connect(origin)
-                    pool.connect = min(pool.connect, time.monotonic() - started)
-                    return conn, False
-                except BaseException:
-                    pool.size -= 1
-                    raise
-                finally:
-                    pool.connecting -= 1
-                    self._wake(pool)
-            waiter = asyncio.get_running_loop().create_future()
-            pool.waiters.append(waiter)
-            try:
-                conn = await waiter
-            except BaseException:  # the deadline, maybe just after this request was handed something
-                if waiter.done() and not waiter.cancelled():
-                    if waiter.result() is None:
-                        self._wake(pool)  # pass the turn on
-                    else:
-                        self._release(pool, waiter.result())
-                raise
-            if conn is not None:
-                return conn, True
+        pool = ex.pool
+        conn = self._idle(pool)
+        if conn is not None:
+            self._write(ex, conn, reused=True)
+        elif pool.size < pool.allowed(self.per_origin) and pool.connecting < MAX_CONNECTING:
+            pool.size += 1
+            pool.connecting += 1
+            self._start(self._open_for(ex))
+        else:
+            pool.waiters.append(ex)
 
-    def _release(self, pool: _Pool, conn: Connection | None) -> None:
+    def _start(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _open_for(self, ex: _Exchange) -> None:
+        pool, started = ex.pool, time.monotonic()
+        try:
+            conn = await self._connect(ex.request.origin)
+        except Exception as exc:
+            pool.connecting -= 1
+            self._release(pool, None)
+            self._finish(ex, exc)
+            return
+        pool.connecting -= 1
+        pool.connect = min(pool.connect, time.monotonic() - started)
+        self._write(ex, conn, reused=False)
+        self._wake(pool)  # one fewer being opened: a waiting request may open another
+
+    async def _reopen_for(self, ex: _Exchange) -> None:
+        """Once more on a new connection, in the place of the one that failed."""
+        try:
+            conn = await self._connect(ex.request.origin)
+        except Exception as exc:
+            self._release(ex.pool, None)
+            self._finish(ex, exc)
+            return
+        self._write(ex, conn, reused=False)
+
+    def _write(self, ex: _Exchange, conn: Connection, reused: bool) -> None:
+        if ex.done is None:  # its deadline passed while a connection was found for it
+            self._release(ex.pool, conn)
+            return
+        ex.conn, ex.reused = conn, reused
+        if conn.closed:  # it spoke before being asked, or was closed while idle
+            self._answered(ex, conn.failure())
+        else:
+            conn.begin(ex.request.data, self._answered, ex)
+
+    def _answered(self, ex: _Exchange, answer) -> None:
+        conn, pool = ex.conn, ex.pool
+        ex.conn = None
+        if isinstance(answer, Failure):
+            self._discard(conn)
+            if isinstance(answer, Disconnected) and ex.reused and not conn.received and not ex.retried:
+                ex.retried = True  # the service had closed it while idle: once more, fresh
+                self._start(self._reopen_for(ex))
+                return
+            self._release(pool, None)
+            self._finish(ex, answer)
+            return
+        if conn.rtt:  # measured when the answer was read (0: it came as the connection closed)
+            allowed = pool.allowed(self.per_origin)
+            pool.note(conn.rtt)
+            for _ in range(min(pool.allowed(self.per_origin) - allowed, MAX_CONNECTING - pool.connecting)):
+                self._wake(pool)  # requests waiting for a connection may open new ones now
+        self._release(pool, None if conn.closed else conn)
+        self._finish(ex, answer)
+
+    def _finish(self, ex: _Exchange, answer) -> None:
+        done, ex.done = ex.done, None
+        if done is not None:  # else its deadline came first, and it was told so
+            self._flying.discard(ex)
+            done(answer)
+
+    def _expire(self, ex: _Exchange) -> None:
+        """Past its deadline, wherever it is: its connection, if it has one,
+        closes (an answer may still come on it), and a waiting one is skipped."""
+        done, ex.done, conn, ex.conn = ex.done, None, ex.conn, None
+        if conn is not None:
+            conn.callback = conn.arg = None
+            self._discard(conn)
+            self._release(ex.pool, None)
+        if done is not None:
+            done(Timeout(f"timeout: no complete answer within {self.timeout:g} s"))
+
+    def _release(self, pool: Pool, conn: Connection | None) -> None:
         """A connection back: to the first waiting request, else idle; None
         when it was closed, which makes room for a new one."""
         if conn is None:
@@ -219,23 +205,22 @@ class Client:
             self._wake(pool)
             return
         while pool.waiters:
-            waiter = pool.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)
+            ex = pool.waiters.popleft()
+            if ex.done is not None:
+                self._write(ex, conn, reused=True)
                 return
         conn.idle_since = time.monotonic()
         pool.idle.append(conn)
 
-    @staticmethod
-    def _wake(pool: _Pool) -> None:
+    def _wake(self, pool: Pool) -> None:
         """Let the first waiting request look again (there may be room now)."""
         while pool.waiters:
-            waiter = pool.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            ex = pool.waiters.popleft()
+            if ex.done is not None:
+                self._place(ex)
                 return
 
-    def _idle(self, pool: _Pool) -> Connection | None:
+    def _idle(self, pool: Pool) -> Connection | None:
         self._retire_idle(pool)
         idle = pool.idle
         while idle:
@@ -246,7 +231,7 @@ class Client:
             pool.size -= 1
         return None
 
-    def _retire_idle(self, pool: _Pool) -> None:
+    def _retire_idle(self, pool: Pool) -> None:
         idle, now = pool.idle, time.monotonic()
         while idle and (idle[0].closed or now - idle[0].idle_since > self.max_idle):
             self._discard(idle.popleft())
@@ -269,9 +254,13 @@ class Client:
         return conn
 
     def close(self) -> None:
-        self._deadlines.close()
+        self._flying.close()
+        for task in list(self._tasks):
+            task.cancel()
         for pool in self._pools.values():
             pool.idle.clear()
+            pool.waiters.clear()
         for conn in list(self._open):
+            conn.callback = conn.arg = None
             conn.close()
         self._open.clear()

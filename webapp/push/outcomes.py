@@ -12,7 +12,13 @@ Outcomes (push.SendResult.outcome), and what the dispatcher does with them:
 """
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
+
 from webapp.push import failures
+from webapp.push.message import SendResult, parse_retry_after
+
+log = logging.getLogger(__name__)
 
 # (lowest status, highest status, outcome, source). First match wins.
 TABLE = (
@@ -52,3 +58,29 @@ def for_failure(exc: failures.Failure) -> str:
             return outcome
     return "retry"  # pragma: no cover (failures.Failure is the last row)
 
+
+def judge(endpoint: str, answer, elapsed: float, origin: str) -> SendResult:
+    """What became of a push to ``endpoint``, from its answer (a Response) or
+    Failure; any other exception is a bug of ours, not the service's: retry."""
+    if isinstance(answer, failures.Failure):
+        return SendResult(None, for_failure(answer), None, f"{answer} ({origin})", elapsed, origin)
+    if isinstance(answer, BaseException):
+        log.error("push to %s: %r", origin, answer)
+        return SendResult(None, "retry", None, f"{type(answer).__name__} ({origin})", elapsed, origin)
+    status = answer.status
+    outcome = for_status(status)
+    if outcome == "ok":
+        return SendResult(status, outcome, None, None, elapsed, origin)
+    error = f"HTTP {status}"
+    detail = " ".join(_redact(answer.body[:200].decode("utf-8", "replace"), endpoint).split())[:120]
+    if detail:
+        error = f"{error}: {detail}"
+    retry_after = parse_retry_after(answer.headers.get("retry-after")) if outcome == "retry" else None
+    return SendResult(status, outcome, retry_after, error, elapsed, origin)
+
+
+def _redact(text: str, endpoint: str) -> str:
+    # The endpoint is a capability URL: its path must not end up in logs.
+    path = urlsplit(endpoint).path
+    text = text.replace(endpoint, "<endpoint>")
+    return text.replace(path, "<path>") if len(path) > 1 else text

@@ -6,9 +6,10 @@ header of vapid.VapidSigner, sent through webapp.push.http1 (keep-alive
 connections per push-service origin, a total deadline per request, SSRF
 guard at connect time) and its answer judged by webapp.push.outcomes, by
 a Deliverer on an asyncio event loop: at most ``concurrency`` messages in
-flight, each waiting on its own connection for the price of a socket
-(at 50 ms from the service, 64 threads x 20 answers a second was the
-ceiling of the thread pool before).
+flight, each waiting on its own connection for the price of a socket and
+a callback: no task, future or timer of its own, which took about two
+fifths of the sending's CPU beyond the encryption (``python -m bench.sender``
+(2), bench/README.md).
 
 Where that loop runs:
 
@@ -29,15 +30,14 @@ import functools
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from webapp.push import http1, outcomes, shards
 from webapp.push.connect import system_resolver
 from webapp.push.endpoints import parse_endpoint
-from webapp.push.failures import Failure
-from webapp.push.message import SendResult, check_headers, encrypt, parse_retry_after
+from webapp.push.message import SendResult, check_headers, encrypt
 
 log = logging.getLogger(__name__)
 
@@ -168,15 +168,31 @@ class Fanout:
                 log.warning("push service %s accepts our messages again", result.origin)
 
 
+class _Call:
+    """One ``Deliverer.send``: its messages, results and how many are still out."""
+
+    __slots__ = ("messages", "until", "results", "out", "handed", "finished")
+
+    def __init__(self, messages, until, finished: asyncio.Future):
+        self.messages, self.until, self.finished = messages, until, finished
+        self.results: list[SendResult | None] = [None] * len(messages)
+        self.out = 0  # messages encrypted and not yet judged
+        self.handed = False  # every message that will be is encrypted
+
+
 class Deliverer:
     """Encrypts, signs, sends and judges messages on the running loop: the
-    work of each sender process, or of the sender's own thread."""
+    work of each sender process, or of the sender's own thread. A message
+    in flight is a callback from its connection (webapp.push.http1), not a
+    task: at most ``concurrency`` at once, the others queued in order."""
 
     def __init__(self, signer, client: http1.Client, concurrency: int):
         self.signer = signer
         self.client = client
         self.concurrency = concurrency
-        self._slots = self._encrypting = None  # made on the loop that uses them
+        self._encrypting = None  # made on the loop that uses it
+        self._flying = 0
+        self._queued: deque = deque()  # (call, index, body, started) waiting for one in flight to end
         self._headers: dict[str, tuple[float, str]] = {}
 
     async def send(self, messages, until) -> list[SendResult | None]:
@@ -184,61 +200,64 @@ class Deliverer:
         ``until``). Calls are encrypted in the order they came, one after
         another, so that the oldest batch is answered first and the
         dispatcher can write it and claim the next while later ones fly."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.concurrency)
+        if self._encrypting is None:
             self._encrypting = asyncio.Lock()
-        results = [None] * len(messages)
-        sending = []
+        call = _Call(messages, until, asyncio.get_running_loop().create_future())
         async with self._encrypting:
             for start in range(0, len(messages), STEP):
                 if until is not None and time.monotonic() >= until:
                     break
                 started = time.perf_counter()
                 for i in range(start, min(start + STEP, len(messages))):
-                    body = _encrypt(messages[i])
-                    sending.append(asyncio.ensure_future(self._one(messages[i], body, results, i, until, started)))
+                    call.out += 1
+                    if self._flying < self.concurrency:
+                        self._go(call, i, _encrypt(messages[i]), started)
+                    else:
+                        self._queued.append((call, i, _encrypt(messages[i]), started))
                 await asyncio.sleep(0)  # let answers in between steps
-        if sending:
-            await asyncio.gather(*sending)
-        return results
+        call.handed = True
+        if call.out:
+            await call.finished
+        return call.results
 
-    async def _one(self, message, body, results, i, until, started):
-        async with self._slots:
-            if until is not None and time.monotonic() >= until:
-                return
-            results[i] = await self._deliver(message, body, started)
-
-    async def _deliver(self, m: Message, body, started) -> SendResult:
-        def result(status, outcome, error=None, retry_after=None, origin=""):
-            return SendResult(status, outcome, retry_after, error, time.perf_counter() - started, origin)
-
+    def _go(self, call: _Call, i: int, body, started: float) -> None:
+        """Send one message (unless ``until`` has passed: then it stays None)."""
+        m = call.messages[i]
+        if call.until is not None and time.monotonic() >= call.until:
+            self._judged(call)
+            return
         try:
             check_headers(m.ttl, m.urgency, m.topic)
             origin, netloc, target = _parse_endpoint(m.endpoint)
         except ValueError as exc:
-            return result(None, "drop", f"invalid message: {exc}")
+            call.results[i] = _dropped(started, f"invalid message: {exc}")
+            self._judged(call)
+            return
         if isinstance(body, str):
-            return result(None, "drop", f"invalid subscription: {body}", origin=origin)
+            call.results[i] = _dropped(started, f"invalid subscription: {body}", origin)
+            self._judged(call)
+            return
         head = (
             f"POST {target} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: {USER_AGENT}\r\n"
             f"Authorization: {self._authorization(origin)}\r\nContent-Encoding: aes128gcm\r\n"
             f"Content-Type: application/octet-stream\r\nTTL: {m.ttl}\r\nUrgency: {m.urgency}\r\n"
             f"Topic: {m.topic}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1")
-        try:
-            answer = await self.client.request(http1.Request(origin, head + body))
-        except Failure as exc:
-            return result(None, outcomes.for_failure(exc), f"{exc} ({origin})", origin=origin)
-        status = answer.status
-        outcome = outcomes.for_status(status)
-        if outcome == "ok":
-            return result(status, outcome, origin=origin)
-        error = f"HTTP {status}"
-        detail = " ".join(_redact(answer.body[:200].decode("utf-8", "replace"), m.endpoint).split())[:120]
-        if detail:
-            error = f"{error}: {detail}"
-        retry_after = parse_retry_after(answer.headers.get("retry-after")) if outcome == "retry" else None
-        return result(status, outcome, error, retry_after, origin=origin)
+        self._flying += 1
+        self.client.send(http1.Request(origin, head + body), functools.partial(self._answered, call, i, started, origin))
+
+    def _answered(self, call: _Call, i: int, started: float, origin: str, answer) -> None:
+        self._flying -= 1
+        call.results[i] = outcomes.judge(call.messages[i].endpoint, answer, time.perf_counter() - started, origin)
+        self._judged(call)
+        while self._queued and self._flying < self.concurrency:  # its place to the next in line
+            self._go(*self._queued.popleft())
+
+    @staticmethod
+    def _judged(call: _Call) -> None:
+        call.out -= 1
+        if not call.out and call.handed and not call.finished.done():
+            call.finished.set_result(None)
 
     def _authorization(self, origin) -> str:
         # The signer caches its token for hours; asking it once a minute per
@@ -248,6 +267,11 @@ class Deliverer:
         if cached is None or cached[0] < now:
             cached = self._headers[origin] = (now + 60, self.signer.header(origin))
         return cached[1]
+
+
+def _dropped(started: float, error: str, origin: str = "") -> SendResult:
+    """A message that cannot be sent as it is."""
+    return SendResult(None, "drop", None, error, time.perf_counter() - started, origin)
 
 
 def _encrypt(m: Message) -> bytes | str:
@@ -265,10 +289,3 @@ def _parse_endpoint(endpoint: str):
     accepted it at subscribe time; ValueError (EndpointError) if it cannot be sent."""
     parsed = parse_endpoint(endpoint)
     return parsed.origin, parsed.netloc, parsed.target
-
-
-def _redact(text: str, endpoint: str) -> str:
-    # The endpoint is a capability URL: its path must not end up in logs.
-    path = urlsplit(endpoint).path
-    text = text.replace(endpoint, "<endpoint>")
-    return text.replace(path, "<path>") if len(path) > 1 else text

@@ -1,0 +1,74 @@
+"""How many connections one push service's origin gets, from what its answers say.
+
+Hundreds of messages to a service 50 ms away need hundreds of requests in
+flight, each on a connection of its own (HTTP/1.1); a service next door is
+served best by a handful, reused, as a TLS handshake costs more than the
+message it would carry. webapp.push.http1 keeps one Pool per origin.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from webapp.push.wire import Connection
+
+# How many connections an origin may have: FIRST before anything is known,
+# then FIRST + GROWTH x answers per second x the shortest round trip
+# (Little's law: how many requests the service holds at once), measured
+# over windows of at least WINDOW seconds and one round trip, and never
+# less than half the last figure (one window with few answers is noise,
+# not a reason to stop growing). 50 ms away the pool grows about
+# GROWTH-fold each round trip (8 to 512 in four); at no distance a
+# handful of connections carries everything, and a request rather waits
+# for one in use than pays a TLS handshake it does not need.
+FIRST = 8
+GROWTH = 3.0
+WINDOW = 0.05
+# A service is far when, FAR_WINDOWS windows in a row, its quickest answer took
+# FAR times longer than the quickest new connection took to open: then a
+# request waiting for a connection opens its own (up to the cap), which is
+# ready well before an answer would free one (50 ms away, the pool is full
+# about two round trips after the first answer). Twice, and two windows:
+# a nearby service slowed by its own queue (a burst's first answers)
+# answers slowly for a while, and more connections would only add
+# handshakes to its queue.
+FAR = 2.0
+FAR_WINDOWS = 2
+
+
+class Pool:
+    """One origin's connections: the idle ones (most recently used last), how
+    many exist, how many are being opened, the requests waiting for one, and
+    what its traffic says about how many it needs."""
+
+    __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "window_start",
+                 "window_done", "window_rtt")
+
+    def __init__(self):
+        self.idle: deque[Connection] = deque()
+        self.size = 0
+        self.connecting = 0
+        self.waiters: deque = deque()  # requests (http1's exchanges) waiting for a connection, oldest first
+        self.room = FIRST  # connections it may have now (see GROWTH)
+        self.far = 0  # windows in a row whose round trips said the service is far (FAR)
+        self.connect = float("inf")  # the shortest time a connection took to open
+        self.window_start = time.monotonic()
+        self.window_done = 0
+        self.window_rtt = float("inf")
+
+    def allowed(self, per_origin: int) -> int:
+        """Connections it may have now: as many as ``per_origin`` while the
+        service is far (FAR), else what Little's law says its traffic needs."""
+        return per_origin if self.far >= FAR_WINDOWS else min(per_origin, self.room)
+
+    def note(self, rtt: float) -> None:
+        """One answer, ``rtt`` seconds after its request was written."""
+        self.window_done += 1
+        self.window_rtt = min(self.window_rtt, rtt)
+        now = time.monotonic()
+        span = now - self.window_start
+        if span >= max(WINDOW, self.window_rtt):
+            rate = self.window_done / span
+            self.room = max(FIRST + int(GROWTH * rate * self.window_rtt), self.room // 2)
+            self.far = self.far + 1 if self.window_rtt > FAR * self.connect else 0
+            self.window_start, self.window_done, self.window_rtt = now, 0, float("inf")
