@@ -266,11 +266,19 @@ def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_serv
             pool.note(rtt)
         return pool.allowed(512)
 
-    far, near = Pool(), Pool()
-    far.connect = near.connect = 0.002  # a handshake takes 2 ms
-    assert windows(far, 0.05) < 16  # one slow window may be a burst queued at the service
-    assert windows(far, 0.05) == 512  # answers take 50 ms: a new connection is ready sooner
+    far, busy, near = Pool(), Pool(), Pool()
+    for took in (0.002, 0.003):  # the handshakes took 2 and 3 ms
+        far.opened(took)
+        near.opened(took)
+    for took in (0.002, 0.01):  # 10 ms: a handshake waited its turn at the service
+        busy.opened(took)
+    # Answers in 50 ms when even the slowest handshake took 3: a new connection is ready sooner.
+    assert windows(far, 0.05) == 512
     assert windows(far, 0.001) < 16
+    # Answers in 50 ms after a handshake of 10: one slow window may be our burst queued at
+    # the service, two are not.
+    assert windows(busy, 0.05) < 16
+    assert windows(busy, 0.05) == 512
     assert windows(near, 0.0005, 0.0005) < 16  # answers in 0.5 ms: better wait for one than shake hands
 
 

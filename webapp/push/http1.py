@@ -136,7 +136,7 @@ class Client:
             self._finish(ex, exc)
             return
         pool.connecting -= 1
-        pool.connect = min(pool.connect, time.monotonic() - started)
+        pool.opened(time.monotonic() - started)
         self._write(ex, conn, reused=False)
         self._wake(pool)  # one fewer being opened: a waiting request may open another
 

@@ -27,13 +27,17 @@ WINDOW = 0.05
 # A service is far when, FAR_WINDOWS windows in a row, its quickest answer took
 # FAR times longer than the quickest new connection took to open: then a
 # request waiting for a connection opens its own (up to the cap), which is
-# ready well before an answer would free one (50 ms away, the pool is full
-# about two round trips after the first answer). Twice, and two windows:
-# a nearby service slowed by its own queue (a burst's first answers)
-# answers slowly for a while, and more connections would only add
-# handshakes to its queue.
+# ready well before an answer would free one. Two windows: a nearby
+# service busy with a burst of our handshakes answers slowly for a while,
+# and more connections would only add handshakes to its queue. One is
+# enough when its quickest answer took AT_ONCE times longer than even the
+# slowest handshake so far: a handshake needs the service's own work too,
+# so a service slowed by its queue is slow at both, and one whose answers
+# alone are slow is far (50 ms away, the pool is then full one round trip
+# after the first answer instead of two).
 FAR = 2.0
 FAR_WINDOWS = 2
+AT_ONCE = 5.0
 
 
 class Pool:
@@ -41,7 +45,7 @@ class Pool:
     many exist, how many are being opened, the requests waiting for one, and
     what its traffic says about how many it needs."""
 
-    __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "window_start",
+    __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "slowest", "window_start",
                  "window_done", "window_rtt")
 
     def __init__(self):
@@ -52,9 +56,14 @@ class Pool:
         self.room = FIRST  # connections it may have now (see GROWTH)
         self.far = 0  # windows in a row whose round trips said the service is far (FAR)
         self.connect = float("inf")  # the shortest time a connection took to open
+        self.slowest = 0.0  # and the longest
         self.window_start = time.monotonic()
         self.window_done = 0
         self.window_rtt = float("inf")
+
+    def opened(self, took: float) -> None:
+        """A new connection took ``took`` seconds to open."""
+        self.connect, self.slowest = min(self.connect, took), max(self.slowest, took)
 
     def allowed(self, per_origin: int) -> int:
         """Connections it may have now: as many as ``per_origin`` while the
@@ -70,5 +79,10 @@ class Pool:
         if span >= max(WINDOW, self.window_rtt):
             rate = self.window_done / span
             self.room = max(FIRST + int(GROWTH * rate * self.window_rtt), self.room // 2)
-            self.far = self.far + 1 if self.window_rtt > FAR * self.connect else 0
+            if self.window_rtt <= FAR * self.connect:
+                self.far = 0
+            elif self.window_rtt > AT_ONCE * self.slowest:
+                self.far = max(self.far + 1, FAR_WINDOWS)
+            else:
+                self.far += 1
             self.window_start, self.window_done, self.window_rtt = now, 0, float("inf")
