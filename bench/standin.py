@@ -25,7 +25,7 @@ import socket
 import ssl
 import time
 import urllib.request
-from collections import Counter
+from collections import Counter, deque
 
 _CREATED = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
 
@@ -43,27 +43,41 @@ class _Protocol(asyncio.Protocol):
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data):
-        buf = self.buf + data
+        buf = self.buf + data if self.buf else data
         while True:
             end = buf.find(b"\r\n\r\n")
             if end < 0:
                 break
-            head = buf[:end]
-            length = 0
-            topic = b""
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"topic":
-                    topic = value.strip()
+            length, topic = _framing(buf, end)
             if len(buf) < end + 4 + length:
                 break
-            request_line = head.split(b"\r\n", 1)[0].split(b" ")
+            method, path = buf[:buf.find(b"\r\n")].split(b" ", 2)[:2]
             buf = buf[end + 4 + length:]
-            self.server.request(self.transport, request_line[0], request_line[1], topic)
+            self.server.request(self.transport, method, path, topic)
         self.buf = buf
+
+
+def _framing(buf: bytes, end: int) -> tuple[int, bytes]:
+    """(Content-Length, Topic) of the request head ending at ``end``: found
+    directly in the spelling our sender uses, else by reading every line."""
+    at = buf.find(b"\r\nContent-Length: ", 0, end)
+    if at >= 0:
+        stop = buf.find(b"\r\n", at + 18)
+        length = int(buf[at + 18:stop if 0 <= stop <= end else end])
+        at = buf.find(b"\r\nTopic: ", 0, end)
+        if at < 0:
+            return length, b""
+        stop = buf.find(b"\r\n", at + 9)
+        return length, buf[at + 9:stop if 0 <= stop <= end else end].strip()
+    length, topic = 0, b""
+    for line in buf[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"topic":
+            topic = value.strip()
+    return length, topic
 
 
 class _Server:
@@ -71,12 +85,18 @@ class _Server:
         self.latency = latency
         self.log = []  # (received_at, path, topic)
         self.loop = None
+        # Answers waiting for their time, oldest first (one latency for all):
+        # one timer for them all, not one each.
+        self.waiting = deque()
+        self.timer = None
 
     def request(self, transport, method, path, topic):
         if method == b"POST":
             self.log.append((time.time(), path, topic))
             if self.latency:
-                self.loop.call_later(self.latency, _write, transport, _CREATED)
+                self.waiting.append((self.loop.time() + self.latency, transport))
+                if self.timer is None:
+                    self.timer = self.loop.call_at(self.waiting[0][0], self.answer)
             else:
                 transport.write(_CREATED)
             return
@@ -99,10 +119,16 @@ class _Server:
         transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                         % len(data) + data)
 
+    def answer(self):
+        """Every answer whose time has come, then the timer for the next."""
+        now, waiting = self.loop.time(), self.waiting
+        while waiting and waiting[0][0] <= now:
+            transport = waiting.popleft()[1]
+            if not transport.is_closing():
+                transport.write(_CREATED)
+        self.timer = self.loop.call_at(waiting[0][0], self.answer) if waiting else None
 
-def _write(transport, data):
-    if not transport.is_closing():
-        transport.write(data)
+
 
 
 def serve(sock: socket.socket, latency: float, tls=None) -> None:
