@@ -4,6 +4,14 @@ import asyncio
 from webapp.push.deadlines import Deadlines
 
 
+async def until(condition, seconds=2.0):
+    """Wait, at most ``seconds``, for ``condition()``."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
 def test_each_thing_expires_by_its_own_deadline_and_the_timer_stops_after_the_last():
     async def main():
         loop = asyncio.get_running_loop()
@@ -15,10 +23,7 @@ def test_each_thing_expires_by_its_own_deadline_and_the_timer_stops_after_the_la
         deadlines.add("second", loop)
         await asyncio.sleep(0.05)
         assert deadlines.discard("quick")  # it ended in time
-        for _ in range(100):  # at most 2 s
-            if len(expired) == 2:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(expired) == 2)
         await asyncio.sleep(0.1)
         assert deadlines._checking is None and len(deadlines) == 0  # nothing in flight: no timer
         assert not deadlines.discard("first")  # it had expired
@@ -41,11 +46,45 @@ def test_what_expires_may_start_more_and_they_keep_their_own_deadlines():
 
         deadlines = Deadlines(0.05, expire)
         deadlines.add(0, loop)
-        for _ in range(100):
-            if len(expired) == 4:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(expired) == 4)
         deadlines.close()
         return expired
 
     assert asyncio.run(main()) == [0, 1, 2, 3]
+
+
+def test_one_failing_expiry_does_not_stop_the_others_or_the_timer(caplog):
+    async def main():
+        loop = asyncio.get_running_loop()
+        expired = []
+
+        def expire(key):
+            if key == "bad":
+                raise RuntimeError("a bug")
+            expired.append(key)
+
+        deadlines = Deadlines(0.05, expire)
+        for key in ("bad", "first", "second"):
+            deadlines.add(key, loop)
+        await asyncio.sleep(0.03)
+        deadlines.add("later", loop)
+        await until(lambda: len(expired) == 3)
+        deadlines.close()
+        return expired
+
+    assert asyncio.run(main()) == ["first", "second", "later"]
+    assert "could not be ended" in caplog.text
+
+
+def test_overdue_says_whether_a_deadline_has_passed_before_the_timer_does():
+    async def main():
+        loop = asyncio.get_running_loop()
+        deadlines = Deadlines(0.05, lambda key: None)
+        deadlines.add("a", loop)
+        before = deadlines.overdue("a")
+        deadlines._due["a"] = loop.time() - 1  # as if its time had come between two ticks
+        after = deadlines.overdue("a")
+        deadlines.close()
+        return before, after, deadlines.overdue("unknown")
+
+    assert asyncio.run(main()) == (False, True, False)

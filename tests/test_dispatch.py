@@ -329,6 +329,9 @@ def test_fanout_reads_chunked_and_close_delimited_answers_and_reconnects(fan, pu
         # The server closed that keep-alive connection: the next send notices and reconnects once.
         assert send(f, push_service, endpoint).outcome == "ok"
         assert server.requests == 6
+        # Connections closed with their answer are let go (an idle one waits for its next use).
+        idle = {c for pool in f.client._pools.values() for c in pool.idle}
+        assert not [c for c in f.client._open if c.closed and c not in idle]
     finally:
         server.stop()
 

@@ -259,6 +259,33 @@ def test_a_burst_reuses_connections_instead_of_a_handshake_each(ca, senders):
         assert svc.accepted <= 100, svc.accepted
 
 
+def test_requests_waiting_for_a_connection_go_in_the_order_they_came(ca, senders):
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, per_origin=1)
+        subs = [svc.make_subscription() for _ in range(8)]
+        messages = [Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60, "normal", "t")
+                    for s in subs]
+        assert {r.outcome for r in sender.submit(messages).result(30)} == {"ok"}
+        assert svc.arrived == [s["endpoint"].removeprefix(svc.origin) for s in subs]
+
+
+def test_a_signer_that_fails_makes_a_retry_not_a_hang(ca, caplog):
+    class Broken:
+        def header(self, origin):
+            raise RuntimeError("no key")
+
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = Fanout(Broken(), timeout=3, ca_bundle=ca.bundle, trusted_origins=frozenset([svc.origin]))
+        try:
+            subs = [svc.make_subscription() for _ in range(3)]
+            results = sender.submit([Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60,
+                                             "normal", "t") for s in subs]).result(10)
+        finally:
+            sender.close()
+        assert [(r.outcome, r.error) for r in results] == [("retry", f"RuntimeError ({svc.origin})")] * 3
+        assert svc.hits == 0 and "no key" in caplog.text
+
+
 def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_service_is_far():
     def windows(pool, *rtts):
         for rtt in rtts:  # one answer per window of a second
@@ -270,12 +297,12 @@ def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_serv
     for took in (0.002, 0.003):  # the handshakes took 2 and 3 ms
         far.opened(took)
         near.opened(took)
-    for took in (0.002, 0.01):  # 10 ms: a handshake waited its turn at the service
+    for took in (0.002, 0.02):  # 20 ms: a handshake waited its turn at the service
         busy.opened(took)
     # Answers in 50 ms when even the slowest handshake took 3: a new connection is ready sooner.
     assert windows(far, 0.05) == 512
     assert windows(far, 0.001) < 16
-    # Answers in 50 ms after a handshake of 10: one slow window may be our burst queued at
+    # Answers in 50 ms after a handshake of 20: one slow window may be our burst queued at
     # the service, two are not.
     assert windows(busy, 0.05) < 16
     assert windows(busy, 0.05) == 512

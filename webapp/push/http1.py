@@ -29,7 +29,8 @@ What it guarantees, whatever the other end does:
   an answer).
 - **Retry**: only when a reused connection ends before any byte of the
   answer arrived (the service had closed it while idle) is the request sent
-  again, once, on a new connection. Never when part of an answer came.
+  again, once, on another connection (waiting its turn first in line, under
+  the same caps). Never when part of an answer came.
 - No proxies, no redirects, no cookies: an answer is returned as it is.
 """
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Client:
         self.resolver = resolver
         self._pools: dict[str, Pool] = {}
         self._open: set[Connection] = set()
-        self._flying = Deadlines(timeout, self._expire)  # every _Exchange not yet told
+        self._deadlines = Deadlines(timeout, self._expire)  # every _Exchange not yet told
         self._tasks: set[asyncio.Task] = set()  # connections being opened
 
     @property
@@ -95,21 +96,23 @@ class Client:
         return sum(1 for c in self._open if not c.closed)
 
     def send(self, request: Request, done: Callable[[object], None]) -> None:
-        """Send ``request``; ``done(Response or Failure)`` once, by its deadline.
-        No task or future per request: an idle connection writes it at once,
-        and its answer comes back through the connection's callback."""
+        """Send ``request``; ``done(answer)`` once, within a tick of its
+        deadline: a Response, a Failure, or (a bug of ours) another
+        exception. No task or future per request: an idle connection writes
+        it at once, and its answer comes back through the connection's callback."""
         pool = self._pools.get(request.origin)
         if pool is None:
             pool = self._pools[request.origin] = Pool()
         ex = _Exchange(request, done, pool)
-        self._flying.add(ex, asyncio.get_running_loop())
+        self._deadlines.add(ex, asyncio.get_running_loop())
         self._place(ex)
 
-    def _place(self, ex: _Exchange) -> None:
+    def _place(self, ex: _Exchange, first: bool = False) -> None:
         """A connection for ``ex``: an idle one; else a new one, while the pool
         has room (``Pool.allowed``) and fewer than MAX_CONNECTING are being
         opened; else the next one another request releases (at no distance,
-        reuse is cheaper than a TLS handshake)."""
+        reuse is cheaper than a TLS handshake), in the order they came
+        (``first``: it was waiting already, or is being sent again)."""
         pool = ex.pool
         conn = self._idle(pool)
         if conn is not None:
@@ -118,6 +121,8 @@ class Client:
             pool.size += 1
             pool.connecting += 1
             self._start(self._open_for(ex))
+        elif first:
+            pool.waiters.appendleft(ex)
         else:
             pool.waiters.append(ex)
 
@@ -140,17 +145,10 @@ class Client:
         self._write(ex, conn, reused=False)
         self._wake(pool)  # one fewer being opened: a waiting request may open another
 
-    async def _reopen_for(self, ex: _Exchange) -> None:
-        """Once more on a new connection, in the place of the one that failed."""
-        try:
-            conn = await self._connect(ex.request.origin)
-        except Exception as exc:
-            self._release(ex.pool, None)
-            self._finish(ex, exc)
-            return
-        self._write(ex, conn, reused=False)
-
     def _write(self, ex: _Exchange, conn: Connection, reused: bool) -> None:
+        if ex.done is not None and self._deadlines.overdue(ex):  # not sent past its deadline
+            self._deadlines.discard(ex)
+            self._expire(ex)
         if ex.done is None:  # its deadline passed while a connection was found for it
             self._release(ex.pool, conn)
             return
@@ -166,8 +164,9 @@ class Client:
         if isinstance(answer, Failure):
             self._discard(conn)
             if isinstance(answer, Disconnected) and ex.reused and not conn.received and not ex.retried:
-                ex.retried = True  # the service had closed it while idle: once more, fresh
-                self._start(self._reopen_for(ex))
+                ex.retried = True  # the service had closed it while idle: once more, on another
+                pool.size -= 1
+                self._place(ex, first=True)
                 return
             self._release(pool, None)
             self._finish(ex, answer)
@@ -177,13 +176,17 @@ class Client:
             pool.note(conn.rtt)
             for _ in range(min(pool.allowed(self.per_origin) - allowed, MAX_CONNECTING - pool.connecting)):
                 self._wake(pool)  # requests waiting for a connection may open new ones now
-        self._release(pool, None if conn.closed else conn)
+        if conn.closed:  # the answer said so, or came as the connection ended
+            self._discard(conn)
+            self._release(pool, None)
+        else:
+            self._release(pool, conn)
         self._finish(ex, answer)
 
     def _finish(self, ex: _Exchange, answer) -> None:
         done, ex.done = ex.done, None
         if done is not None:  # else its deadline came first, and it was told so
-            self._flying.discard(ex)
+            self._deadlines.discard(ex)
             done(answer)
 
     def _expire(self, ex: _Exchange) -> None:
@@ -217,7 +220,7 @@ class Client:
         while pool.waiters:
             ex = pool.waiters.popleft()
             if ex.done is not None:
-                self._place(ex)
+                self._place(ex, first=True)
                 return
 
     def _idle(self, pool: Pool) -> Connection | None:
@@ -254,7 +257,7 @@ class Client:
         return conn
 
     def close(self) -> None:
-        self._flying.close()
+        self._deadlines.close()
         for task in list(self._tasks):
             task.cancel()
         for pool in self._pools.values():

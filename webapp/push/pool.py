@@ -24,17 +24,21 @@ from webapp.push.wire import Connection
 FIRST = 8
 GROWTH = 3.0
 WINDOW = 0.05
-# A service is far when, FAR_WINDOWS windows in a row, its quickest answer took
-# FAR times longer than the quickest new connection took to open: then a
-# request waiting for a connection opens its own (up to the cap), which is
-# ready well before an answer would free one. Two windows: a nearby
-# service busy with a burst of our handshakes answers slowly for a while,
-# and more connections would only add handshakes to its queue. One is
-# enough when its quickest answer took AT_ONCE times longer than even the
-# slowest handshake so far: a handshake needs the service's own work too,
-# so a service slowed by its queue is slow at both, and one whose answers
-# alone are slow is far (50 ms away, the pool is then full one round trip
-# after the first answer instead of two).
+# A service is "far" (slow to answer, not to connect) when, FAR_WINDOWS
+# windows in a row, its quickest answer took FAR times longer than the
+# quickest new connection took to open: then a request waiting for a
+# connection opens its own (up to the cap), which is ready well before an
+# answer would free one. Two windows: a nearby service busy with a burst of
+# our handshakes answers slowly for a while, and more connections would
+# only add handshakes to its queue. One is enough when its quickest answer
+# took AT_ONCE times longer than even the slowest handshake so far: a
+# handshake needs the service's own work too, so a service slowed by its
+# queue is slow at both, while one whose answers alone are slow (as the
+# bench's stand-in holds each for 50 ms) is full one round trip after the
+# first answer instead of two. A service far away over the network takes
+# longer to connect (TCP and TLS, two round trips or more) than to answer:
+# neither rule fires, and its pool grows by Little's law. One slow
+# handshake (a lookup, a lost SYN) leaves AT_ONCE off for that origin.
 FAR = 2.0
 FAR_WINDOWS = 2
 AT_ONCE = 5.0

@@ -221,7 +221,9 @@ class Deliverer:
         return call.results
 
     def _go(self, call: _Call, i: int, body, started: float) -> None:
-        """Send one message (unless ``until`` has passed: then it stays None)."""
+        """Send one message (unless ``until`` has passed: then it stays None).
+        It raises nothing: it also runs from a connection's callback, where an
+        exception would leave its call waiting for good."""
         m = call.messages[i]
         if call.until is not None and time.monotonic() >= call.until:
             self._judged(call)
@@ -237,12 +239,17 @@ class Deliverer:
             call.results[i] = _dropped(started, f"invalid subscription: {body}", origin)
             self._judged(call)
             return
-        head = (
-            f"POST {target} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: {USER_AGENT}\r\n"
-            f"Authorization: {self._authorization(origin)}\r\nContent-Encoding: aes128gcm\r\n"
-            f"Content-Type: application/octet-stream\r\nTTL: {m.ttl}\r\nUrgency: {m.urgency}\r\n"
-            f"Topic: {m.topic}\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode("latin-1")
+        try:
+            head = (
+                f"POST {target} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: {USER_AGENT}\r\n"
+                f"Authorization: {self._authorization(origin)}\r\nContent-Encoding: aes128gcm\r\n"
+                f"Content-Type: application/octet-stream\r\nTTL: {m.ttl}\r\nUrgency: {m.urgency}\r\n"
+                f"Topic: {m.topic}\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode("latin-1")
+        except Exception as exc:  # our signer, not the message: it may work next time
+            call.results[i] = outcomes.judge(m.endpoint, exc, time.perf_counter() - started, origin)
+            self._judged(call)
+            return
         self._flying += 1
         self.client.send(http1.Request(origin, head + body), functools.partial(self._answered, call, i, started, origin))
 
