@@ -276,6 +276,8 @@ def test_fluid_limit_in_the_diary_hides_water_tips(launch_browser, live_server):
     assert page.locator("#water-tip").is_hidden() and "fluid plan" in page.locator("#fluid-plan").inner_text()
     page.reload()
     page.locator("#app").wait_for(timeout=10000)
+    # The diary shows its frame before it has read what the device holds: give it that time.
+    page.locator("#fluid-limited:checked").wait_for(timeout=10000)
     assert page.get_by_label("My doctor limits how much I drink").is_checked(), "remembered on the device"
     assert page.locator("#water-tip").is_hidden()
     assert_clean(b)
