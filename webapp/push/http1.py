@@ -194,7 +194,6 @@ class Client:
         closes (an answer may still come on it), and a waiting one is skipped."""
         done, ex.done, conn, ex.conn = ex.done, None, ex.conn, None
         if conn is not None:
-            conn.callback = conn.arg = None
             self._discard(conn)
             self._release(ex.pool, None)
         if done is not None:
@@ -241,6 +240,8 @@ class Client:
             pool.size -= 1
 
     def _discard(self, conn: Connection) -> None:
+        """Close ``conn`` for good: no answer on it is handed on any more."""
+        conn.callback = conn.arg = None
         conn.close()
         self._open.discard(conn)
 
@@ -264,6 +265,4 @@ class Client:
             pool.idle.clear()
             pool.waiters.clear()
         for conn in list(self._open):
-            conn.callback = conn.arg = None
-            conn.close()
-        self._open.clear()
+            self._discard(conn)

@@ -210,10 +210,11 @@ class Deliverer:
                 started = time.perf_counter()
                 for i in range(start, min(start + STEP, len(messages))):
                     call.out += 1
+                    body = _encrypt(messages[i])
                     if self._flying < self.concurrency:
-                        self._go(call, i, _encrypt(messages[i]), started)
+                        self._go(call, i, body, started)
                     else:
-                        self._queued.append((call, i, _encrypt(messages[i]), started))
+                        self._queued.append((call, i, body, started))
                 await asyncio.sleep(0)  # let answers in between steps
         call.handed = True
         if call.out:
@@ -226,18 +227,16 @@ class Deliverer:
         exception would leave its call waiting for good."""
         m = call.messages[i]
         if call.until is not None and time.monotonic() >= call.until:
-            self._judged(call)
+            self._judged(call, i, None)
             return
         try:
             check_headers(m.ttl, m.urgency, m.topic)
             origin, netloc, target = _parse_endpoint(m.endpoint)
         except ValueError as exc:
-            call.results[i] = _dropped(started, f"invalid message: {exc}")
-            self._judged(call)
+            self._judged(call, i, _dropped(started, f"invalid message: {exc}"))
             return
         if isinstance(body, str):
-            call.results[i] = _dropped(started, f"invalid subscription: {body}", origin)
-            self._judged(call)
+            self._judged(call, i, _dropped(started, f"invalid subscription: {body}", origin))
             return
         try:
             head = (
@@ -247,21 +246,23 @@ class Deliverer:
                 f"Topic: {m.topic}\r\nContent-Length: {len(body)}\r\n\r\n"
             ).encode("latin-1")
         except Exception as exc:  # our signer, not the message: it may work next time
-            call.results[i] = outcomes.judge(m.endpoint, exc, time.perf_counter() - started, origin)
-            self._judged(call)
+            self._judged(call, i, outcomes.judge(m.endpoint, exc, time.perf_counter() - started, origin))
             return
         self._flying += 1
-        self.client.send(http1.Request(origin, head + body), functools.partial(self._answered, call, i, started, origin))
+        answered = functools.partial(self._answered, call, i, started, origin)
+        self.client.send(http1.Request(origin, head + body), answered)
 
     def _answered(self, call: _Call, i: int, started: float, origin: str, answer) -> None:
         self._flying -= 1
-        call.results[i] = outcomes.judge(call.messages[i].endpoint, answer, time.perf_counter() - started, origin)
-        self._judged(call)
+        result = outcomes.judge(call.messages[i].endpoint, answer, time.perf_counter() - started, origin)
+        self._judged(call, i, result)
         while self._queued and self._flying < self.concurrency:  # its place to the next in line
             self._go(*self._queued.popleft())
 
     @staticmethod
-    def _judged(call: _Call) -> None:
+    def _judged(call: _Call, i: int, result: SendResult | None) -> None:
+        """The message's result (None: not started); the call ends with its last."""
+        call.results[i] = result
         call.out -= 1
         if not call.out and call.handed and not call.finished.done():
             call.finished.set_result(None)
