@@ -309,6 +309,20 @@ def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_serv
     assert windows(near, 0.0005, 0.0005) < 16  # answers in 0.5 ms: better wait for one than shake hands
 
 
+def test_a_service_silent_long_after_its_first_request_counts_as_far_before_any_answer():
+    quiet, answered, fresh = Pool(), Pool(), Pool()
+    for pool in (quiet, answered, fresh):
+        pool.opened(0.003)  # the first connection took 3 ms; its request went then
+    assert not quiet.silent() and quiet.allowed(512) < 16  # too soon to tell
+    for pool in (quiet, answered):
+        pool.first_open -= 0.05  # 50 ms later, AT_ONCE times the handshake and more
+    answered.note(0.05)  # one answer came (in 50 ms): the windows decide from now on
+    assert quiet.silent() and quiet.allowed(512) == 512
+    assert not quiet.silent()  # it said so once
+    assert not answered.silent() and answered.allowed(512) < 16
+    assert not fresh.silent() and not Pool().silent()  # no connection has opened yet
+
+
 def test_sender_processes_deliver_over_tls_and_a_killed_one_gives_its_messages_back(ca, senders):
     """With processes, forked sender processes encrypt and send, each with its
     own connections; one killed mid-send gives its messages back as "retry"

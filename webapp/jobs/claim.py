@@ -33,7 +33,11 @@ class Job:
 
 def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -> list[Job]:
     """Lease up to ``limit`` due, unclaimed rows to ``token``; return them
-    (oldest due first) with their subscriptions."""
+    (oldest due first) with their subscriptions: on PostgreSQL read in the
+    same statement, on SQLite (whose RETURNING sees only the updated
+    table) in a second one."""
+    S = Subscription.__table__
+    subscription = (S.c.endpoint, S.c.p256dh, S.c.auth, cast(S.c.plan, Text).label("plan_key"))
     free = or_(T.c.lease_until.is_(None), T.c.lease_until < now)
     picked = (
         select(T.c.subscription_id, T.c.kind)
@@ -41,35 +45,44 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
         .order_by(T.c.due_at)
         .limit(limit)
     )
+    lease_them = update(T).values(lease_until=now + lease, claim=token)
     if session.bind.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        result = session.execute(
+            lease_them
+            .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind,
+                   S.c.id == T.c.subscription_id)
+            .returning(*T.c, *subscription)
+        )
+        keys, width = tuple(result.keys()), len(T.c)  # the row's columns, then its subscription's
+        rows, subs = [], {}
+        for r in result.all():
+            row = dict(zip(keys[:width], r[:width]))
+            rows.append(row)
+            if row["subscription_id"] not in subs:
+                subs[row["subscription_id"]] = dict(zip(("id", *keys[width:]), (row["subscription_id"], *r[width:])))
     else:
         picked = picked.cte("picked")
-    result = session.execute(
-        update(T)
-        .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind)
-        .values(lease_until=now + lease, claim=token)
-        .returning(*T.c)
-    )
-    names = tuple(result.keys())
-    rows = [dict(zip(names, r)) for r in result.all()]
-    if not rows:
-        return []
+        result = session.execute(
+            lease_them
+            .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind)
+            .returning(*T.c)
+        )
+        rows = [dict(zip(result.keys(), r)) for r in result.all()]
+        if not rows:
+            return []
+        result = session.execute(
+            select(S.c.id, *subscription).where(bulk.among(session, S.c.id, {r["subscription_id"] for r in rows}))
+        )
+        subs = {r[0]: dict(zip(result.keys(), r)) for r in result.all()}
     # Plans come as text and are parsed once per distinct plan: many people
     # share one, and the text doubles as a key for the schedule memo.
-    S = Subscription.__table__
-    result = session.execute(
-        select(S.c.id, S.c.endpoint, S.c.p256dh, S.c.auth, cast(S.c.plan, Text).label("plan_key"))
-        .where(bulk.among(session, S.c.id, {r["subscription_id"] for r in rows}))
-    )
-    names, plans, subs = tuple(result.keys()), {}, {}
-    for r in result.all():
-        sub = dict(zip(names, r))
+    plans = {}
+    for sub in subs.values():
         plan = plans.get(sub["plan_key"])
         if plan is None:
             plan = plans[sub["plan_key"]] = json.loads(sub["plan_key"])
         sub["plan"] = plan
-        subs[sub["id"]] = sub
     jobs = [Job(row=r, sub=subs[r["subscription_id"]]) for r in rows if r["subscription_id"] in subs]
     jobs.sort(key=lambda j: j.row["due_at"])
     return jobs

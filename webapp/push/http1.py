@@ -95,6 +95,11 @@ class Client:
         """Connections open now (in use or idle)."""
         return sum(1 for c in self._open if not c.closed)
 
+    @property
+    def opening(self) -> bool:
+        """Whether connections are being opened."""
+        return bool(self._tasks)
+
     def send(self, request: Request, done: Callable[[object], None]) -> None:
         """Send ``request``; ``done(answer)`` once, within a tick of its
         deadline: a Response, a Failure, or (a bug of ours) another
@@ -121,10 +126,14 @@ class Client:
             pool.size += 1
             pool.connecting += 1
             self._start(self._open_for(ex))
-        elif first:
-            pool.waiters.appendleft(ex)
         else:
-            pool.waiters.append(ex)
+            if first:
+                pool.waiters.appendleft(ex)
+            else:
+                pool.waiters.append(ex)
+            if pool.silent():  # far, it turns out: those waiting open connections of their own
+                for _ in range(MAX_CONNECTING - pool.connecting):
+                    self._wake(pool)
 
     def _start(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -39,6 +39,12 @@ WINDOW = 0.05
 # longer to connect (TCP and TLS, two round trips or more) than to answer:
 # neither rule fires, and its pool grows by Little's law. One slow
 # handshake (a lookup, a lost SYN) leaves AT_ONCE off for that origin.
+# The same AT_ONCE rule holds before the first answer: a service that has
+# said nothing for AT_ONCE times the slowest handshake since its first
+# connection opened (and its first request went) is far, and requests
+# waiting then open connections of their own: the first round trip no
+# longer carries only FIRST requests (bench.budget: 16 requests in the
+# first 50 ms of a pass, from two sender processes).
 FAR = 2.0
 FAR_WINDOWS = 2
 AT_ONCE = 5.0
@@ -50,7 +56,7 @@ class Pool:
     what its traffic says about how many it needs."""
 
     __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "slowest", "window_start",
-                 "window_done", "window_rtt")
+                 "window_done", "window_rtt", "first_open", "heard")
 
     def __init__(self):
         self.idle: deque[Connection] = deque()
@@ -64,10 +70,24 @@ class Pool:
         self.window_start = time.monotonic()
         self.window_done = 0
         self.window_rtt = float("inf")
+        self.first_open = 0.0  # when its first connection opened
+        self.heard = False  # whether any answer has come
 
     def opened(self, took: float) -> None:
         """A new connection took ``took`` seconds to open."""
         self.connect, self.slowest = min(self.connect, took), max(self.slowest, took)
+        if not self.first_open:
+            self.first_open = time.monotonic()
+
+    def silent(self) -> bool:
+        """Whether the service has just turned out far before its first
+        answer (see AT_ONCE): True once, the moment it does."""
+        if self.heard or not self.first_open or self.far >= FAR_WINDOWS:
+            return False
+        if time.monotonic() - self.first_open <= AT_ONCE * self.slowest:
+            return False
+        self.far = FAR_WINDOWS
+        return True
 
     def allowed(self, per_origin: int) -> int:
         """Connections it may have now: as many as ``per_origin`` while the
@@ -76,6 +96,7 @@ class Pool:
 
     def note(self, rtt: float) -> None:
         """One answer, ``rtt`` seconds after its request was written."""
+        self.heard = True
         self.window_done += 1
         self.window_rtt = min(self.window_rtt, rtt)
         now = time.monotonic()

@@ -204,17 +204,20 @@ class Deliverer:
             self._encrypting = asyncio.Lock()
         call = _Call(messages, until, asyncio.get_running_loop().create_future())
         async with self._encrypting:
-            for start in range(0, len(messages), STEP):
-                if until is not None and time.monotonic() >= until:
-                    break
+            start, count = 0, len(messages)
+            while start < count and (until is None or time.monotonic() < until):
+                # One at a time while connections are being opened: each needs a
+                # few turns of the loop before its request can go.
+                end = min(start + (1 if self.client.opening else STEP), count)
                 started = time.perf_counter()
-                for i in range(start, min(start + STEP, len(messages))):
+                for i in range(start, end):
                     call.out += 1
                     body = _encrypt(messages[i])
                     if self._flying < self.concurrency:
                         self._go(call, i, body, started)
                     else:
                         self._queued.append((call, i, body, started))
+                start = end
                 await asyncio.sleep(0)  # let answers in between steps
         call.handed = True
         if call.out:

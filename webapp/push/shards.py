@@ -18,6 +18,8 @@ import struct
 import threading
 import time
 
+from webapp.push.message import warm_up
+
 log = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct("!I")
@@ -131,6 +133,7 @@ def _serve(sock, deliverer, inherited, parent: int) -> None:
     for s in inherited:
         s.close()
     _watch_parent(parent)
+    warm_up()
     asyncio.run(_serve_chunks(sock, deliverer))
 
 
