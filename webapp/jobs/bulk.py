@@ -80,13 +80,23 @@ def _write(session, rows, pg_statement, statement):
     if not rows:
         return
     if session.bind.dialect.name == "postgresql":
-        session.execute(pg_statement, {"rows": json.dumps(rows, default=_aware_iso)})
+        session.execute(pg_statement, {"rows": json.dumps(rows, default=_IsoMoments().text)})
     else:
         session.execute(statement, rows)
 
 
-def _aware_iso(moment: datetime) -> str:
-    """A moment as the JSON statement reads it; naive ones are refused, as UTCDateTime does."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime")
-    return moment.isoformat()
+class _IsoMoments:
+    """Moments as the JSON statement reads them, each written once: a batch's
+    rows share a few (the time it was sent, the due times of a shared plan),
+    and isoformat costs ~1.7 µs where a look-up costs a tenth of that."""
+
+    def __init__(self):
+        self._texts = {}
+
+    def text(self, moment: datetime) -> str:
+        found = self._texts.get(moment)
+        if found is None:
+            if moment.tzinfo is None:  # refused, as UTCDateTime does
+                raise ValueError("naive datetime")
+            found = self._texts[moment] = moment.isoformat()
+        return found

@@ -55,12 +55,14 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
             .returning(*T.c, *subscription)
         )
         keys, width = tuple(result.keys()), len(T.c)  # the row's columns, then its subscription's
+        row_keys, sub_keys = keys[:width], ("id", *keys[width:])
         rows, subs = [], {}
         for r in result.all():
-            row = dict(zip(keys[:width], r[:width]))
+            row = dict(zip(row_keys, r))
             rows.append(row)
-            if row["subscription_id"] not in subs:
-                subs[row["subscription_id"]] = dict(zip(("id", *keys[width:]), (row["subscription_id"], *r[width:])))
+            sid = row["subscription_id"]
+            if sid not in subs:
+                subs[sid] = dict(zip(sub_keys, (sid, *r[width:])))
     else:
         picked = picked.cte("picked")
         result = session.execute(
@@ -68,13 +70,15 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
             .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind)
             .returning(*T.c)
         )
-        rows = [dict(zip(result.keys(), r)) for r in result.all()]
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, r)) for r in result.all()]
         if not rows:
             return []
         result = session.execute(
             select(S.c.id, *subscription).where(bulk.among(session, S.c.id, {r["subscription_id"] for r in rows}))
         )
-        subs = {r[0]: dict(zip(result.keys(), r)) for r in result.all()}
+        keys = tuple(result.keys())
+        subs = {r[0]: dict(zip(keys, r)) for r in result.all()}
     # Plans come as text and are parsed once per distinct plan: many people
     # share one, and the text doubles as a key for the schedule memo.
     plans = {}
