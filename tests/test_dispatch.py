@@ -61,6 +61,24 @@ def test_a_claim_leases_rows_to_one_token(push_app, seeded):
     assert claim(push_app, T0 + LEASE - timedelta(seconds=1), token="b" * 32) == []
 
 
+def test_a_batch_reads_the_water_log_from_the_earliest_day_its_rows_count_in(push_app, seeded):
+    """Glass counts come from one day before the earliest moment a row's next
+    reminder is looked for (a catch-up's own last moment), not the whole log."""
+    from webapp.jobs.results import _glasses
+    from webapp.store.models import WaterLog
+
+    [sid] = seeded(1, due_at=T0 - timedelta(days=5))  # due and expired on 25 February: a catch-up
+    with push_app.app_context(), db.begin() as session:
+        session.add_all(WaterLog(subscription_id=sid, at=T0 - timedelta(days=ago), local_date=str((T0 - timedelta(
+            days=ago)).date())) for ago in (0, 0, 3, 5, 6, 20))
+    [job] = claim(push_app, T0)
+    with push_app.app_context(), db.begin() as session:
+        counts = _glasses(session, [job], registry(push_app), T0)
+    # The catch-up counts in the day it expired: from the day before that on, not 20 days back.
+    assert counts == {(sid, "2026-03-02"): 2, (sid, "2026-02-27"): 1, (sid, "2026-02-25"): 1,
+                      (sid, "2026-02-24"): 1}
+
+
 def test_a_claim_takes_at_most_limit_oldest_first(push_app, seeded):
     old = seeded(3, T0 - timedelta(minutes=5))
     seeded(4, T0 - timedelta(minutes=1))

@@ -20,26 +20,39 @@ EPSILON = timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _glasses(session, jobs, kinds):
-    """Glasses logged per local day, for the jobs of water-rule kinds, in one query."""
-    ids = [j.sub["id"] for j in jobs if getattr(kinds.by_name.get(j.row["kind"]), "rule", None) == "interval"]
-    if not ids:
+def _glasses(session, jobs, kinds, now):
+    """Glasses logged per local day, for the jobs of water-rule kinds, in one
+    query: only from the earliest day one of them counts in (a local date is
+    at most a day behind UTC's), not the whole log (UNKNOT_KEEP_LOGS_DAYS of
+    it, several rows a day for everyone who logs water)."""
+    water = [j for j in jobs if getattr(kinds.by_name.get(j.row["kind"]), "rule", None) == "interval"]
+    if not water:
         return {}
+    since = min(_next_after(j.row, now) for j in water).date() - timedelta(days=1)
     counts = session.execute(
         select(WaterLog.subscription_id, WaterLog.local_date, func.count())
-        .where(bulk.among(session, WaterLog.subscription_id, ids))
+        .where(bulk.among(session, WaterLog.subscription_id, [j.sub["id"] for j in water]),
+               WaterLog.local_date >= since.isoformat())
         .group_by(WaterLog.subscription_id, WaterLog.local_date)
     ).all()
     return {(sid, day): n for sid, day, n in counts}
 
 
+def _next_after(row, now):
+    """The moment after which a row's next reminder is looked for: now, or,
+    for a reminder that ran out of time, its last moment (so that however
+    long the outage, one catch-up per kind follows, not many)."""
+    return min(now, row["expires_at"] - EPSILON) if row["expires_at"] else now
+
+
 def _result_row(row, token, **values):
+    """The write for ``row``: its values, with ``values`` (v_due_at=...) in their place."""
     new = {
         "k_sid": row["subscription_id"], "k_kind": row["kind"], "k_claim": token,
         "v_due_at": row["due_at"], "v_attempts": row["attempts"], "v_expires_at": row["expires_at"],
         "v_occurrence": row["occurrence"], "v_last_tip": row["last_tip"],
     }
-    new.update({f"v_{k}": v for k, v in values.items()})
+    new.update(values)
     return new
 
 
@@ -71,7 +84,7 @@ class _Plans:
 
 def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
     """Write every job's result, for rows this batch still holds."""
-    glasses = _glasses(session, [j for j in jobs if j.started], kinds)
+    glasses = _glasses(session, [j for j in jobs if j.started], kinds, now)
     plans = _Plans(kinds)
     gone, finished, updates, log_rows = set(), [], [], []
     for job in jobs:
@@ -92,7 +105,7 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
         if job.outcome == "retry":
             wait = retry.wait(row["attempts"], job.retry_after)
             if row["expires_at"] is None or now + wait < row["expires_at"]:
-                updates.append(_result_row(row, token, due_at=now + wait, attempts=row["attempts"] + 1))
+                updates.append(_result_row(row, token, v_due_at=now + wait, v_attempts=row["attempts"] + 1))
                 continue
         key = {"k_sid": row["subscription_id"], "k_kind": kind, "k_claim": token}
         # Sent once (the test push), or a kind this app no longer knows (its
@@ -101,17 +114,16 @@ def apply(session, jobs, now, token, *, kinds, retry: RetryPolicy):
             finished.append(key)
             continue
         # A reminder that ran out of time gives way to the next one of its
-        # kind still worth sending, which may itself be due already: however
-        # long the outage, one catch-up per kind, not many.
-        after = min(now, row["expires_at"] - EPSILON) if row["expires_at"] else now
+        # kind still worth sending, which may itself be due already.
+        after = _next_after(row, now)
         day = plans.day(sub["plan"], sub["plan_key"], after)
         due, deliver_by = plans.next(sub["plan"], sub["plan_key"], kind, after, now, glasses.get((sub["id"], day), 0))
         if due is None:
             finished.append(key)
             continue
         updates.append(_result_row(
-            row, token, due_at=due, attempts=0, expires_at=deliver_by,
-            occurrence=row["occurrence"] + 1, last_tip=job.tip if job.outcome == "ok" else row["last_tip"],
+            row, token, v_due_at=due, v_attempts=0, v_expires_at=deliver_by,
+            v_occurrence=row["occurrence"] + 1, v_last_tip=job.tip if job.outcome == "ok" else row["last_tip"],
         ))
     bulk.update_results(session, updates)
     bulk.finish(session, finished)
