@@ -6,10 +6,14 @@ sender: wall time per row of each step, this process's CPU (Python, the
 driver) and the database server's (PostgreSQL's backend, from /proc).
 ``--fillfactor`` sets due_reminders' fillfactor first (PostgreSQL; 100 is
 the server's own default, 70 what migration 0005 sets) to compare.
+``--water-days`` gives each subscription GLASSES_A_DAY glasses in the water
+log on each of that many past days (30: what UNKNOT_KEEP_LOGS_DAYS keeps),
+as people who log their water have.
 
     python -m bench.claims                       # PostgreSQL if reachable, N = 5,000, 3 rounds
     python -m bench.claims --db sqlite --n 2000
     python -m bench.claims --fillfactor 100
+    python -m bench.claims --water-days 30
 """
 from __future__ import annotations
 
@@ -22,9 +26,31 @@ from datetime import timedelta
 from bench import common
 
 ORIGIN = "http://127.0.0.1:9"
+GLASSES_A_DAY = 6
 
 
-def _round(app, n, backend_pid, prefix):
+def _log_water(app, ids, days):
+    from sqlalchemy import insert, text
+
+    from webapp.store.db import db
+    from webapp.store.models import WaterLog
+
+    if not days:
+        return
+    today = common.now()
+    with app.app_context():
+        for start in range(0, len(ids), 500):
+            with db.begin() as session:
+                session.execute(insert(WaterLog), [
+                    {"subscription_id": sid, "at": today - timedelta(days=ago, hours=glass),
+                     "local_date": (today - timedelta(days=ago, hours=glass)).date().isoformat()}
+                    for sid in ids[start:start + 500] for ago in range(days) for glass in range(GLASSES_A_DAY)])
+        if db.engine.dialect.name == "postgresql":
+            with db.begin() as session:  # the statistics a server that has kept the log for days has
+                session.execute(text("ANALYZE water_log"))
+
+
+def _round(app, n, backend_pid, prefix, water_days=0):
     from webapp.config import settings
     from webapp.jobs.claim import claim
     from webapp.jobs.results import apply
@@ -33,7 +59,8 @@ def _round(app, n, backend_pid, prefix):
     from webapp.reminders.kinds import registry
     from webapp.store.db import database
 
-    common.insert_due(app, common.subscriptions(ORIGIN, n, prefix=prefix), common.now() - timedelta(seconds=1))
+    ids = common.insert_due(app, common.subscriptions(ORIGIN, n, prefix=prefix), common.now() - timedelta(seconds=1))
+    _log_water(app, ids, water_days)
     store, kinds, retry = database(app), registry(app), RetryPolicy.from_settings(settings(app))
     server = (lambda: common.cpu_seconds(backend_pid)) if backend_pid else (lambda: 0.0)
     spent = {k: 0.0 for k in ("claim_wall", "claim_cpu", "claim_server", "apply_wall", "apply_cpu", "apply_server")}
@@ -58,7 +85,7 @@ def _round(app, n, backend_pid, prefix):
     return {k: 1e6 * v / n for k, v in spent.items()}
 
 
-def measure(n=5000, db="postgresql", rounds=3, fillfactor=None, quiet=False, pg_url=None):
+def measure(n=5000, db="postgresql", rounds=3, fillfactor=None, quiet=False, pg_url=None, water_days=0):
     out = print if not quiet else (lambda *a, **k: None)
     from sqlalchemy import text
 
@@ -80,11 +107,13 @@ def measure(n=5000, db="postgresql", rounds=3, fillfactor=None, quiet=False, pg_
                 # One thread: the pool gives this connection back to every transaction below.
                 with database(app).begin() as session:
                     backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
-                out(f"claims and writes of N = {n:,} due rows, batches of 500, {db} (due_reminders: {setting})")
+                out(f"claims and writes of N = {n:,} due rows, batches of 500, {db} (due_reminders: {setting})"
+                    + (f"; {GLASSES_A_DAY} glasses a day logged on each of {water_days} days" if water_days else ""))
             else:
-                out(f"claims and writes of N = {n:,} due rows, batches of 500, {db}")
+                out(f"claims and writes of N = {n:,} due rows, batches of 500, {db}"
+                    + (f"; {GLASSES_A_DAY} glasses a day logged on each of {water_days} days" if water_days else ""))
             for i in range(rounds):
-                r = {"db": db, **_round(app, n, backend, prefix=f"r{i}")}
+                r = {"db": db, **_round(app, n, backend, prefix=f"r{i}", water_days=water_days)}
                 rows.append(r)
                 out(f"  µs a row: claim {r['claim_wall']:5.1f} (this process {r['claim_cpu']:5.1f}, server "
                     f"{r['claim_server']:5.1f}) | write {r['apply_wall']:5.1f} (this process {r['apply_cpu']:5.1f}, "
@@ -100,8 +129,9 @@ def main(argv=None):
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fillfactor", type=int, default=None)
+    parser.add_argument("--water-days", type=int, default=0, help="days of water log for each subscription")
     args = parser.parse_args(argv)
-    measure(args.n, args.db, args.rounds, args.fillfactor)
+    measure(args.n, args.db, args.rounds, args.fillfactor, water_days=args.water_days)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def test_claims_bench_runs():
 
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)
 def test_claims_bench_runs_on_postgresql(storage, postgres_url):
-    (row,) = claims.measure(n=600, db="postgresql", rounds=1, quiet=True, pg_url=postgres_url, fillfactor=100)
+    (row,) = claims.measure(n=600, db="postgresql", rounds=1, quiet=True, pg_url=postgres_url, fillfactor=100,
+                            water_days=2)
     assert row["db"] == "postgresql" and row["claim_wall"] > 0 and row["apply_wall"] > 0
 
 
