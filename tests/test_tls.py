@@ -310,17 +310,18 @@ def test_the_pool_opens_a_connection_for_each_waiting_request_only_when_the_serv
 
 
 def test_a_service_silent_long_after_its_first_request_counts_as_far_before_any_answer():
-    quiet, answered, fresh = Pool(), Pool(), Pool()
-    for pool in (quiet, answered, fresh):
+    quiet, answered, failed, slow = Pool(), Pool(), Pool(), Pool()
+    for pool in (quiet, answered, failed):
         pool.opened(0.003)  # the first connection took 3 ms; its request went then
-    assert not quiet.silent() and quiet.allowed(512) < 16  # too soon to tell
-    for pool in (quiet, answered):
-        pool.first_open -= 0.05  # 50 ms later, AT_ONCE times the handshake and more
+        pool.first_open -= 0.05  # 50 ms ago: AT_ONCE times the handshake and more
+    slow.opened(1.0)  # a handshake of a second: 5 s of silence would be needed
     answered.note(0.05)  # one answer came (in 50 ms): the windows decide from now on
+    answered.ended()
+    failed.ended()  # one request failed: a service that only fails is not far
     assert quiet.silent() and quiet.allowed(512) == 512
     assert not quiet.silent()  # it said so once
-    assert not answered.silent() and answered.allowed(512) < 16
-    assert not fresh.silent() and not Pool().silent()  # no connection has opened yet
+    for pool in (answered, failed, slow, Pool()):  # Pool(): no connection has opened yet
+        assert not pool.silent() and pool.allowed(512) < 16
 
 
 def test_sender_processes_deliver_over_tls_and_a_killed_one_gives_its_messages_back(ca, senders):

@@ -4,7 +4,7 @@ rows this batch still holds (the claim token is in every WHERE)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -28,7 +28,7 @@ def _glasses(session, jobs, kinds, now):
     water = [j for j in jobs if getattr(kinds.by_name.get(j.row["kind"]), "rule", None) == "interval"]
     if not water:
         return {}
-    since = min(_next_after(j.row, now) for j in water).date() - timedelta(days=1)
+    since = min(_next_after(j.row, now) for j in water).astimezone(timezone.utc).date() - timedelta(days=1)
     counts = session.execute(
         select(WaterLog.subscription_id, WaterLog.local_date, func.count())
         .where(bulk.among(session, WaterLog.subscription_id, [j.sub["id"] for j in water]),

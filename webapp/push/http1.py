@@ -170,6 +170,7 @@ class Client:
     def _answered(self, ex: _Exchange, answer) -> None:
         conn, pool = ex.conn, ex.pool
         ex.conn = None
+        pool.ended()
         if isinstance(answer, Failure):
             self._discard(conn)
             if isinstance(answer, Disconnected) and ex.reused and not conn.received and not ex.retried:
@@ -193,6 +194,7 @@ class Client:
         self._finish(ex, answer)
 
     def _finish(self, ex: _Exchange, answer) -> None:
+        ex.pool.ended()
         done, ex.done = ex.done, None
         if done is not None:  # else its deadline came first, and it was told so
             self._deadlines.discard(ex)
@@ -202,6 +204,7 @@ class Client:
         """Past its deadline, wherever it is: its connection, if it has one,
         closes (an answer may still come on it), and a waiting one is skipped."""
         done, ex.done, conn, ex.conn = ex.done, None, ex.conn, None
+        ex.pool.ended()
         if conn is not None:
             self._discard(conn)
             self._release(ex.pool, None)

@@ -39,9 +39,9 @@ WINDOW = 0.05
 # longer to connect (TCP and TLS, two round trips or more) than to answer:
 # neither rule fires, and its pool grows by Little's law. One slow
 # handshake (a lookup, a lost SYN) leaves AT_ONCE off for that origin.
-# The same AT_ONCE rule holds before the first answer: a service that has
-# said nothing for AT_ONCE times the slowest handshake since its first
-# connection opened (and its first request went) is far, and requests
+# The same AT_ONCE rule holds before any request to it has ended: a service
+# that has said nothing for AT_ONCE times the slowest handshake since its
+# first connection opened (and its first request went) is far, and requests
 # waiting then open connections of their own: the first round trip no
 # longer carries only FIRST requests (bench.budget: 16 requests in the
 # first 50 ms of a pass, from two sender processes).
@@ -71,7 +71,7 @@ class Pool:
         self.window_done = 0
         self.window_rtt = float("inf")
         self.first_open = 0.0  # when its first connection opened
-        self.heard = False  # whether any answer has come
+        self.heard = False  # whether any request to it has ended (answered, failed or timed out)
 
     def opened(self, took: float) -> None:
         """A new connection took ``took`` seconds to open."""
@@ -79,9 +79,15 @@ class Pool:
         if not self.first_open:
             self.first_open = time.monotonic()
 
+    def ended(self) -> None:
+        """A request to it ended: answered, failed or timed out. From then on
+        its windows say whether it is far, not its silence (a service that
+        only ever fails is not far, and its pool lasts for later passes)."""
+        self.heard = True
+
     def silent(self) -> bool:
-        """Whether the service has just turned out far before its first
-        answer (see AT_ONCE): True once, the moment it does."""
+        """Whether the service has just turned out far before any request to
+        it ended (see AT_ONCE): True once, the moment it does."""
         if self.heard or not self.first_open or self.far >= FAR_WINDOWS:
             return False
         if time.monotonic() - self.first_open <= AT_ONCE * self.slowest:
@@ -96,7 +102,6 @@ class Pool:
 
     def note(self, rtt: float) -> None:
         """One answer, ``rtt`` seconds after its request was written."""
-        self.heard = True
         self.window_done += 1
         self.window_rtt = min(self.window_rtt, rtt)
         now = time.monotonic()

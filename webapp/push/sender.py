@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 USER_AGENT = "unknot-push/1"
 CHUNK = 32  # messages per trip to a sender process
 STEP = 8  # messages encrypted between two looks at the answers
+# While connections are being opened (each needs a few turns of the loop
+# before its request can go), the loop turns at least this often (seconds).
+OPENING_TURN = 0.001
 
 
 class Message(NamedTuple):
@@ -206,18 +209,19 @@ class Deliverer:
         async with self._encrypting:
             start, count = 0, len(messages)
             while start < count and (until is None or time.monotonic() < until):
-                # One at a time while connections are being opened: each needs a
-                # few turns of the loop before its request can go.
-                end = min(start + (1 if self.client.opening else STEP), count)
-                started = time.perf_counter()
-                for i in range(start, end):
+                opening, started = self.client.opening, time.perf_counter()
+                i, end = start, min(start + STEP, count)
+                while i < end:
                     call.out += 1
                     body = _encrypt(messages[i])
                     if self._flying < self.concurrency:
                         self._go(call, i, body, started)
                     else:
                         self._queued.append((call, i, body, started))
-                start = end
+                    i += 1
+                    if opening and time.perf_counter() - started >= OPENING_TURN:
+                        break
+                start = i
                 await asyncio.sleep(0)  # let answers in between steps
         call.handed = True
         if call.out:

@@ -133,7 +133,10 @@ def _serve(sock, deliverer, inherited, parent: int) -> None:
     for s in inherited:
         s.close()
     _watch_parent(parent)
-    warm_up()
+    try:
+        warm_up()
+    except Exception:  # only a head start: the messages themselves say what is wrong
+        log.exception("sender process: the warm-up encryption failed")
     asyncio.run(_serve_chunks(sock, deliverer))
 
 
