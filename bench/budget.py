@@ -1,5 +1,9 @@
 """Where a pass's CPU goes: per message, by process, beside the crypto limit.
 
+First, the crypto alone in one process and in one process per core at
+once: together they reach less than cores x (b) where the cores share what
+encryption needs, and that is the most a pass's encryption could reach.
+
 One dispatch pass (default settings) over N due rows, the push stand-in
 ``--latency-ms`` away, measured as bench/fanout.py measures (c); around it,
 the CPU time (user + system, from /proc) of the worker (this process: its
@@ -44,6 +48,28 @@ def _busy_series(stop: threading.Event, into: list, every=0.05):
         last = now
 
 
+def _crypto_on_every_core(subs, signer, cores: int) -> float:
+    """(b) in ``cores`` forked processes at once, each over all of ``subs``:
+    msg/s together. Less than ``cores`` times (b) where the cores share what
+    encryption needs (a physical core's two threads, a host's other guests):
+    the most a pass's encryption could reach here, with nothing else to do."""
+    reader, writer = os.pipe()
+    children = []
+    for _ in range(cores):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.write(writer, f"{fanout.crypto_only(subs, signer):.3f}\n".encode())
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(writer)
+    with os.fdopen(reader) as lines:
+        return sum(float(line) for line in lines)
+
+
 def _timeline(times: list[float], started: float, ended: float, crypto: float) -> dict:
     """Where a pass's time went, from the stand-in's arrival times (epoch seconds)."""
     times = sorted(times)
@@ -77,6 +103,10 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
         me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
+        alone = fanout.crypto_only(subs, signer)
+        together = _crypto_on_every_core(subs, signer, usable_cores())
+        out(f"  crypto alone, one process {alone:,.0f} msg/s; one on each of the {usable_cores()} cores at once "
+            f"{together:,.0f} msg/s together = {together / alone:.2f} x one (the most a pass's encryption could reach)")
 
         def watched():
             return [me, standin.process.pid, *common.pids_named("postgres")]
@@ -124,7 +154,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                     "database": sum(after[p] - before.get(p, 0.0) for p in after
                                     if p not in (me, standin.process.pid))}
             whole = sum(used.values()) / n
-            row = {"rate": rate, "crypto_us": 1e6 * crypto, "whole_us": 1e6 * whole, "busy": seen["busy"],
+            row = {"rate": rate, "crypto_us": 1e6 * crypto, "cores_x": together / alone, "whole_us": 1e6 * whole, "busy": seen["busy"],
                    "dispatching_us": 1e6 * seen["thread"] / n, "series": seen["series"],
                    **{k + "_us": 1e6 * v / n for k, v in used.items()},
                    **_timeline([t for t, _ in standin.stats(times=True)["times"]], seen["epoch"], seen["ended"],
