@@ -103,9 +103,9 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
         me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
-        alone = fanout.crypto_only(subs, signer)
-        together = _crypto_on_every_core(subs, signer, usable_cores())
-        out(f"  crypto alone, one process {alone:,.0f} msg/s; one on each of the {usable_cores()} cores at once "
+        cores, alone = usable_cores(), fanout.crypto_only(subs, signer)
+        together = _crypto_on_every_core(subs, signer, cores)
+        out(f"  crypto alone, one process {alone:,.0f} msg/s; one on each of the {cores} cores at once "
             f"{together:,.0f} msg/s together = {together / alone:.2f} x one (the most a pass's encryption could reach)")
 
         def watched():
@@ -154,8 +154,8 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                     "database": sum(after[p] - before.get(p, 0.0) for p in after
                                     if p not in (me, standin.process.pid))}
             whole = sum(used.values()) / n
-            row = {"rate": rate, "crypto_us": 1e6 * crypto, "cores_x": together / alone, "whole_us": 1e6 * whole, "busy": seen["busy"],
-                   "dispatching_us": 1e6 * seen["thread"] / n, "series": seen["series"],
+            row = {"rate": rate, "crypto_us": 1e6 * crypto, "cores_x": together / alone, "whole_us": 1e6 * whole,
+                   "busy": seen["busy"], "dispatching_us": 1e6 * seen["thread"] / n, "series": seen["series"],
                    **{k + "_us": 1e6 * v / n for k, v in used.items()},
                    **_timeline([t for t, _ in standin.stats(times=True)["times"]], seen["epoch"], seen["ended"],
                                crypto)}

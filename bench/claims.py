@@ -38,13 +38,13 @@ def _log_water(app, ids, days):
     if not days:
         return
     today = common.now()
+    glasses = [today - timedelta(days=ago, hours=glass) for ago in range(days) for glass in range(GLASSES_A_DAY)]
     with app.app_context():
         for start in range(0, len(ids), 500):
             with db.begin() as session:
                 session.execute(insert(WaterLog), [
-                    {"subscription_id": sid, "at": today - timedelta(days=ago, hours=glass),
-                     "local_date": (today - timedelta(days=ago, hours=glass)).date().isoformat()}
-                    for sid in ids[start:start + 500] for ago in range(days) for glass in range(GLASSES_A_DAY)])
+                    {"subscription_id": sid, "at": at, "local_date": at.date().isoformat()}
+                    for sid in ids[start:start + 500] for at in glasses])
         if db.engine.dialect.name == "postgresql":
             with db.begin() as session:  # the statistics a server that has kept the log for days has
                 session.execute(text("ANALYZE water_log"))

@@ -146,6 +146,7 @@ class Client:
             conn = await self._connect(ex.request.origin)
         except Exception as exc:
             pool.connecting -= 1
+            pool.ended()
             self._release(pool, None)
             self._finish(ex, exc)
             return
@@ -194,7 +195,6 @@ class Client:
         self._finish(ex, answer)
 
     def _finish(self, ex: _Exchange, answer) -> None:
-        ex.pool.ended()
         done, ex.done = ex.done, None
         if done is not None:  # else its deadline came first, and it was told so
             self._deadlines.discard(ex)
