@@ -20,17 +20,22 @@ arrived: requests per 50 ms from the pass's start; the first one's time
 (forking the sender processes, the first claim, the first encryptions);
 the steady rate (the middle half of the requests, against (b)); and the
 time from the last request to the pass's end (its answer, a latency away,
-and the last writes). ``--far-windows`` and ``--ahead`` set
-webapp.push.pool.FAR_WINDOWS and webapp.jobs.dispatch.AHEAD for a
-comparison.
+and the last writes); and the worker's pauses for garbage collection
+during the pass (their number and the longest). ``--far-windows`` and
+``--ahead`` set webapp.push.pool.FAR_WINDOWS and
+webapp.jobs.dispatch.AHEAD for a comparison; ``--no-gc-freeze`` makes
+the sender's ``gc.freeze()`` before it forks do nothing, as before it was
+there.
 
     python -m bench.budget                      # N = 5,000, 50 ms, PostgreSQL if reachable
     python -m bench.budget --n 2000 --db sqlite --latency-ms 0
     python -m bench.budget --far-windows 1
+    python -m bench.budget --no-gc-freeze
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import threading
@@ -46,6 +51,32 @@ def _busy_series(stop: threading.Event, into: list, every=0.05):
         now = common.idle_and_total()
         into.append(1 - (now[0] - last[0]) / max(1, now[1] - last[1]))
         last = now
+
+
+class _Pauses:
+    """This process's garbage collections while it is on: how many, how
+    long in all and the longest (its generation and milliseconds). Every
+    thread of the process waits for a collection to end."""
+
+    def __init__(self):
+        self.count, self.total, self.longest, self.generation, self._started = 0, 0.0, 0.0, 0, 0.0
+
+    def __enter__(self):
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase, info):
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = 1000 * (time.perf_counter() - self._started)
+        self.count += 1
+        self.total += took
+        if took > self.longest:
+            self.longest, self.generation = took, info["generation"]
 
 
 def _crypto_on_every_core(subs, signer, cores: int) -> float:
@@ -82,7 +113,8 @@ def _timeline(times: list[float], started: float, ended: float, crypto: float) -
             "steady_ratio": steady * crypto, "tail_ms": 1000 * (ended - times[-1])}
 
 
-def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None, far_windows=None):
+def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None, far_windows=None,
+            gc_freeze=True):
     out = print if not quiet else (lambda *a, **k: None)
     import tempfile
 
@@ -98,11 +130,13 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
     rows = []
     out(f"CPU per message of one pass over N = {n:,}, {db}, push service {latency_ms:g} ms away, "
         f"{usable_cores()} cores, default settings" + ("" if ahead is None else f" but AHEAD = {ahead}")
-        + ("" if far_windows is None else f" but FAR_WINDOWS = {far_windows}"))
+        + ("" if far_windows is None else f" but FAR_WINDOWS = {far_windows}")
+        + ("" if gc_freeze else " but no gc.freeze() before the fork"))
     with StandIn(latency=latency_ms / 1000) as standin:
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
         me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
+        freeze = gc.freeze
         cores, alone = usable_cores(), fanout.crypto_only(subs, signer)
         together = _crypto_on_every_core(subs, signer, cores)
         out(f"  crypto alone, one process {alone:,.0f} msg/s; one on each of the {cores} cores at once "
@@ -126,7 +160,8 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                 sampler = threading.Thread(target=_busy_series, args=(stop, seen["series"]))
                 sampler.start()
                 try:
-                    return real(app, **kw)
+                    with _Pauses() as seen["pauses"]:
+                        return real(app, **kw)
                 finally:
                     seen["thread"] = time.thread_time() - seen["thread"]
                     stop.set()
@@ -142,10 +177,13 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             dispatch.run_pass = run_pass
             dispatch.AHEAD = default_ahead if ahead is None else ahead
             pool.FAR_WINDOWS = default_far if far_windows is None else far_windows
+            gc.freeze = freeze if gc_freeze else (lambda: None)
             try:
                 rate, counts = fanout.unknot_pass(db, standin.origin, subs)
             finally:
                 dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS = real, default_ahead, default_far
+                gc.freeze = freeze
+                gc.unfreeze()  # the next pass starts as this one did
             assert counts == {"ok": n}, counts
             before, after = seen["before"], seen["after"]
             used = {"worker": after[me] - before[me],
@@ -157,6 +195,9 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             row = {"rate": rate, "crypto_us": 1e6 * crypto, "cores_x": together / alone, "whole_us": 1e6 * whole,
                    "busy": seen["busy"], "dispatching_us": 1e6 * seen["thread"] / n, "series": seen["series"],
                    **{k + "_us": 1e6 * v / n for k, v in used.items()},
+                   "gc_count": seen["pauses"].count, "gc_total_ms": seen["pauses"].total,
+                   "gc_longest_ms": seen["pauses"].longest,
+                   "gc_generation": seen["pauses"].generation,
                    **_timeline([t for t, _ in standin.stats(times=True)["times"]], seen["epoch"], seen["ended"],
                                crypto)}
             rows.append(row)
@@ -170,6 +211,9 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             out(f"      first request {row['first_ms']:.0f} ms into the pass; steady rate (the middle half of the "
                 f"requests) {100 * row['steady_ratio']:.0f} % of (b); last request {row['tail_ms']:.0f} ms "
                 "before the pass ended")
+            out(f"      the worker's garbage collections during the pass: {row['gc_count']}, "
+                f"{row['gc_total_ms']:.0f} ms in all, the longest {row['gc_longest_ms']:.1f} ms "
+                f"(generation {row['gc_generation']})")
     return rows
 
 
@@ -183,8 +227,11 @@ def main(argv=None):
                         help="batches claimed ahead (webapp.jobs.dispatch.AHEAD) for a comparison")
     parser.add_argument("--far-windows", type=int, default=None,
                         help="windows before a service counts as far (webapp.push.pool.FAR_WINDOWS) for a comparison")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="the sender's gc.freeze() before it forks does nothing, for a comparison")
     args = parser.parse_args(argv)
-    measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead, far_windows=args.far_windows)
+    measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead, far_windows=args.far_windows,
+            gc_freeze=args.gc_freeze)
 
 
 if __name__ == "__main__":

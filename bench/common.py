@@ -201,7 +201,7 @@ def burst(app, url, tmp, standin, *, n_burst, workers=1, lead=2.0, timeout=180.0
                 session.execute(update(DueReminder).where(DueReminder.subscription_id.in_(ids))
                                 .values(due_at=t0, expires_at=t0 + timedelta(hours=1)))
         deadline = _time.monotonic() + lead + timeout
-        while standin.stats()["count"] < n_burst and _time.monotonic() < deadline:
+        while standin.count() < n_burst and _time.monotonic() < deadline:
             _time.sleep(0.2)
         _time.sleep(1.0)  # anything sent twice would arrive now
         stats = standin.stats(times=True)

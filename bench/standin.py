@@ -1,16 +1,23 @@
-"""A fast loopback push-service stand-in for the benchmarks.
+"""The benchmarks' loopback push-service stand-in.
 
 It does what costs a real push service nothing we could measure: it reads
 each HTTP/1.1 request (keep-alive, Content-Length bodies), answers
 ``201 Created`` and notes (receive time, path, Topic). No VAPID check, no
-decryption: the tests' tests/pushservice.py does those; here the point is to
-cost the sender's machine as little CPU as possible.
+decryption: the tests' tests/pushservice.py does those. A push service 50 ms
+away costs the sender's machine no CPU at all; this one shares the
+benchmark's cores, so it must cost them as little as it can.
 
-Run in its own process (``StandIn().start()`` forks one), optionally adding
-a fixed latency before each answer, and over TLS with ``tls`` a server-side
-``ssl.SSLContext`` (bench/peer.py makes one from a throwaway CA). ``GET /_stats`` answers JSON with the
-count, the per-path counts of paths received more than once, and, with
-``?times=1``, every (receive time, path) pair; ``POST /_reset`` forgets them.
+Two servers do it, each in a process of its own, optionally adding a
+fixed latency before each answer:
+
+- plain HTTP: ``bench/standin.c``, one epoll loop in C, compiled with the
+  system's C compiler on first use, into ``bench/.build/``;
+- over TLS, with ``tls`` a server-side ``ssl.SSLContext`` (bench/peer.py
+  makes one from a throwaway CA): the asyncio server in this module.
+
+Both append a line per request, "time path topic", to a log file of their
+own, written out before they answer ``GET /_stats`` (``StandIn.count``,
+``StandIn.stats``); ``GET /_reset`` empties it.
 
     python -m bench.standin --port 8765 --latency-ms 30
 """
@@ -18,16 +25,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
 import ssl
+import subprocess
+import tempfile
 import time
 import urllib.request
 from collections import Counter, deque
 
 _CREATED = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standin.c")
+_BINARY = os.path.join(os.path.dirname(_SOURCE), ".build", "standin")
 
 
 class _Protocol(asyncio.Protocol):
@@ -81,9 +94,10 @@ def _framing(buf: bytes, end: int) -> tuple[int, bytes]:
 
 
 class _Server:
-    def __init__(self, latency):
+    def __init__(self, latency, log_path):
         self.latency = latency
-        self.log = []  # (received_at, path, topic)
+        self.log_path = log_path
+        self.log = []  # (received_at, path, topic) not yet written to log_path
         self.loop = None
         # Answers waiting for their time, oldest first (one latency for all):
         # one timer for them all, not one each.
@@ -101,23 +115,13 @@ class _Server:
                 transport.write(_CREATED)
             return
         if path.startswith(b"/_stats"):
-            counts = Counter(p for _, p, _ in self.log)
-            body = {
-                "count": len(self.log),
-                "distinct": len(counts),
-                "repeats": {p.decode(): n for p, n in counts.items() if n > 1},
-            }
-            if b"times=1" in path:
-                body["times"] = [(t, p.decode()) for t, p, _ in self.log]
-                body["topics"] = sorted({t.decode() for _, _, t in self.log})
-            data = json.dumps(body).encode()
-        elif path.startswith(b"/_reset"):
+            with open(self.log_path, "ab") as f:
+                f.writelines(b"%.6f %s %s\n" % entry for entry in self.log)
             self.log = []
-            data = b"{}"
-        else:
-            data = b"{}"
-        transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                        % len(data) + data)
+        elif path.startswith(b"/_reset"):
+            open(self.log_path, "wb").close()
+            self.log = []
+        transport.write(_OK)
 
     def answer(self):
         """Every answer whose time has come, then the timer for the next."""
@@ -131,11 +135,11 @@ class _Server:
 
 
 
-def serve(sock: socket.socket, latency: float, tls=None) -> None:
-    """Serve on an already bound, listening socket until SIGTERM."""
+def serve(sock: socket.socket, latency: float, tls, log_path: str) -> None:
+    """Serve TLS on an already bound, listening socket until SIGTERM."""
     async def main():
         loop = asyncio.get_running_loop()
-        server = _Server(latency)
+        server = _Server(latency, log_path)
         server.loop = loop
         srv = await loop.create_server(lambda: _Protocol(server), sock=sock, backlog=1024, ssl=tls)
         stop = loop.create_future()
@@ -146,15 +150,29 @@ def serve(sock: socket.socket, latency: float, tls=None) -> None:
     asyncio.run(main())
 
 
+def _binary() -> str:
+    """bench/standin.c compiled (again, once the source is newer)."""
+    if not os.path.exists(_BINARY) or os.path.getmtime(_BINARY) < os.path.getmtime(_SOURCE):
+        compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+        if compiler is None:
+            raise RuntimeError("the plain-HTTP stand-in needs a C compiler (cc or gcc) to build bench/standin.c")
+        os.makedirs(os.path.dirname(_BINARY), exist_ok=True)
+        building = f"{_BINARY}.{os.getpid()}"
+        subprocess.run([compiler, "-O2", "-Wall", "-o", building, _SOURCE], check=True)
+        os.replace(building, _BINARY)  # whole, even with another benchmark building it at once
+    return _BINARY
+
+
 class StandIn:
-    """The stand-in in a child process: ``with StandIn(latency=0.03) as s: s.origin``."""
+    """The stand-in in a process of its own: ``with StandIn(latency=0.03) as s: s.origin``."""
 
     def __init__(self, latency: float = 0.0, port: int = 0, tls=None):
         self.latency = latency
         self.tls = tls
         self.port = port
-        self.process = None
+        self.process = None  # its pid is the stand-in's (bench.budget reads its CPU time)
         self.origin = ""
+        self.log_path = ""
 
     def start(self) -> "StandIn":
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -163,20 +181,37 @@ class StandIn:
         sock.listen(1024)
         self.port = sock.getsockname()[1]
         self.origin = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-        ctx = multiprocessing.get_context("fork")
-        self.process = ctx.Process(target=serve, args=(sock, self.latency, self.tls), daemon=True)
-        self.process.start()
+        fd, self.log_path = tempfile.mkstemp(prefix="standin-", suffix=".log")
+        os.close(fd)
+        if self.tls is None:
+            self.process = subprocess.Popen(
+                [_binary(), str(sock.fileno()), str(round(self.latency * 1e6)), self.log_path],
+                pass_fds=[sock.fileno()])
+        else:
+            self.process = multiprocessing.get_context("fork").Process(
+                target=serve, args=(sock, self.latency, self.tls, self.log_path), daemon=True)
+            self.process.start()
         sock.close()
         return self
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the stand-in's process ends, or ``timeout`` seconds."""
+        if isinstance(self.process, subprocess.Popen):
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            self.process.join(timeout)
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.join(5)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join(5)
+            self.wait(5)
+            self.process.kill()  # nothing, if it has ended
+            self.wait(5)
             self.process = None
+            os.unlink(self.log_path)
 
     def __enter__(self):
         return self.start()
@@ -184,14 +219,33 @@ class StandIn:
     def __exit__(self, *exc):
         self.stop()
 
+    def _log(self) -> bytes:
+        """A line for every request since the last reset (the stand-in
+        writes out what it holds before it answers /_stats)."""
+        with urllib.request.urlopen(f"{self.origin}/_stats", timeout=30, context=self._client_tls()) as r:
+            r.read()
+        with open(self.log_path, "rb") as f:
+            return f.read()
+
+    def count(self) -> int:
+        """Requests received since the last reset."""
+        return self._log().count(b"\n")
+
     def stats(self, times: bool = False) -> dict:
-        url = f"{self.origin}/_stats" + ("?times=1" if times else "")
-        with urllib.request.urlopen(url, timeout=30, context=self._client_tls()) as r:
-            return json.load(r)
+        """``count``, ``distinct`` paths and the paths received more than
+        once (``repeats``, with their counts); with ``times``, every
+        (receive time, path) and the Topics seen."""
+        entries = [line.split(b" ") for line in self._log().splitlines()]
+        counts = Counter(path for _, path, _ in entries)
+        body = {"count": len(entries), "distinct": len(counts),
+                "repeats": {p.decode(): n for p, n in counts.items() if n > 1}}
+        if times:
+            body["times"] = [(float(t), p.decode()) for t, p, _ in entries]
+            body["topics"] = sorted({topic.decode() for _, _, topic in entries})
+        return body
 
     def reset(self) -> None:
-        req = urllib.request.Request(f"{self.origin}/_reset", method="GET")
-        urllib.request.urlopen(req, timeout=10, context=self._client_tls()).close()
+        urllib.request.urlopen(f"{self.origin}/_reset", timeout=10, context=self._client_tls()).close()
 
     def _client_tls(self):
         # Our own control requests: the stand-in's certificate is the bench's own.
@@ -211,7 +265,7 @@ def main(argv=None):
     with StandIn(args.latency_ms / 1000, args.port) as s:
         print(f"push stand-in on {s.origin} (pid {s.process.pid}); Ctrl-C stops it", flush=True)
         try:
-            s.process.join()
+            s.wait()
         except KeyboardInterrupt:
             pass
 

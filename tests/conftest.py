@@ -6,6 +6,7 @@ gets a fresh schema, dropped afterwards. PostgreSQL runs are skipped when no
 server can be reached or started, unless ``UNKNOT_REQUIRE_POSTGRES=1`` (set
 by .ci/run), where they fail instead.
 """
+import gc
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -25,6 +26,16 @@ def pytest_generate_tests(metafunc):
         if "/tests/browser/" in str(metafunc.definition.fspath).replace(os.sep, "/"):
             return  # browser tests: SQLite only (the storage fixture's default), names unchanged
         metafunc.parametrize("storage", list(BACKENDS), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    """Each test starts with nothing frozen out of the garbage collector:
+    a sender with processes freezes its process's heap before it forks
+    (webapp.push.sender), which would otherwise last for the rest of the run."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 @dataclass

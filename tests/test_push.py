@@ -1,6 +1,7 @@
 """webapp.push against the loopback push service in tests/pushservice.py."""
 import base64
 import email.utils
+import gc
 import json
 import os
 import stat
@@ -337,6 +338,23 @@ def test_a_broken_subscription_is_dropped_not_raised(sender, svc):
     assert (result.status, result.outcome) == (None, "drop")
     assert send(sender, {"endpoint": "ftp://x/y", "keys": {}}).outcome == "drop"
     assert svc.hits == 0
+
+
+def test_only_a_sender_with_processes_freezes_what_its_process_holds(signer, svc):
+    """Before it forks, a sender leaves the objects its process holds out of
+    the collector's scans (their full collection stalled a pass for up to
+    161 ms); a sender without processes (the scheduler embedded in a web
+    process) leaves the web process's collector as it is. (conftest's
+    ``unfrozen`` starts each test with nothing frozen.)"""
+    sender = make_sender(signer)
+    sender.close()
+    assert gc.get_freeze_count() == 0
+    sender = make_sender(signer, processes=1)
+    try:
+        assert gc.get_freeze_count() > 0
+        assert send(sender, svc.make_subscription()).outcome == "ok"
+    finally:
+        sender.close()
 
 
 def test_concurrent_sends_from_a_thread_pool(sender):
