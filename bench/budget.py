@@ -21,7 +21,7 @@ arrived: requests per 50 ms from the pass's start; the first one's time
 the steady rate (the middle half of the requests, against (b)); and the
 time from the last request to the pass's end (its answer, a latency away,
 and the last writes); and the worker's pauses for garbage collection
-during the pass (their number and the longest). ``--far-windows`` and
+during the pass (their number, their total and the longest). ``--far-windows`` and
 ``--ahead`` set webapp.push.pool.FAR_WINDOWS and
 webapp.jobs.dispatch.AHEAD for a comparison; ``--no-gc-freeze`` makes
 the sender's ``gc.freeze()`` before it forks do nothing, as before it was
@@ -135,6 +135,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
     with StandIn(latency=latency_ms / 1000) as standin:
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
+        gc.unfreeze()  # each pass below starts with nothing frozen, as a new `reminders dispatch` does
         me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
         freeze = gc.freeze
         cores, alone = usable_cores(), fanout.crypto_only(subs, signer)

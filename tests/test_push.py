@@ -343,7 +343,7 @@ def test_a_broken_subscription_is_dropped_not_raised(sender, svc):
 def test_only_a_sender_with_processes_freezes_what_its_process_holds(signer, svc):
     """Before it forks, a sender leaves the objects its process holds out of
     the collector's scans (their full collection stalled a pass for up to
-    161 ms); a sender without processes (the scheduler embedded in a web
+    222 ms); a sender without processes (the scheduler embedded in a web
     process) leaves the web process's collector as it is. (conftest's
     ``unfrozen`` starts each test with nothing frozen.)"""
     sender = make_sender(signer)

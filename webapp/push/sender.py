@@ -80,9 +80,9 @@ class Fanout:
             # What this process holds now (the app, its modules, its caches)
             # leaves the collector's scans for good, as Python's gc docs advise
             # before a fork. Without it, a full collection during a pass held
-            # every thread of this process for 90-161 ms in 3 passes of 10
-            # (python -m bench.budget --passes 5 --no-gc-freeze, twice), and in
-            # a child it would touch every page shared with this process.
+            # every thread of this process for 90-222 ms in 5 passes of 20
+            # (python -m bench.budget --passes 5 --no-gc-freeze, four runs), and
+            # in a child it would touch every page shared with this process.
             gc.freeze()
         for _ in range(processes):  # forked before this process starts its loop thread
             self._shards.append(shards.Shard(self._deliverer, [s.sock for s in self._shards]))
