@@ -59,7 +59,7 @@ class _Pauses:
     thread of the process waits for a collection to end."""
 
     def __init__(self):
-        self.count, self.total, self.longest, self.generation, self._started = 0, 0.0, 0.0, 0, 0.0
+        self.count, self.total, self.longest, self.generation, self._started = 0, 0.0, 0.0, 0, None
 
     def __enter__(self):
         gc.callbacks.append(self._note)
@@ -71,6 +71,8 @@ class _Pauses:
     def _note(self, phase, info):
         if phase == "start":
             self._started = time.perf_counter()
+            return
+        if self._started is None:  # a collection that began before this was on
             return
         took = 1000 * (time.perf_counter() - self._started)
         self.count += 1

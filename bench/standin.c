@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ static size_t qcap = 1 << 16, qhead, qlen;
 static char *logbuf;
 static size_t loglen, logcap = 1 << 20;
 static volatile sig_atomic_t stop;
+static int lfd, listening = 1;  /* listening: the listening socket is watched (not while out of descriptors) */
 
 static long long now_ns(void) {
     struct timespec ts;
@@ -79,6 +81,11 @@ static void close_conn(int fd, int epfd) {
     conns[fd].open = 0;
     conns[fd].len = 0;
     conns[fd].gen++;  /* answers queued for it are not for whoever gets the number next */
+    if (!listening) {  /* a descriptor is free again: take the connections waiting in the backlog */
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
+        epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+        listening = 1;
+    }
 }
 
 /* The value of header `name` (with ": ") in the head [head, end), or NULL. */
@@ -152,9 +159,14 @@ static void on_term(int sig) { (void)sig; stop = 1; }
 
 int main(int argc, char **argv) {
     if (argc != 4) { fprintf(stderr, "usage: standin LISTEN_FD LATENCY_US LOG_PATH\n"); return 2; }
-    int lfd = atoi(argv[1]);
+    lfd = atoi(argv[1]);
     long long latency = atoll(argv[2]) * 1000;
     const char *log_path = argv[3];
+    struct rlimit files;  /* as many connections as the system lets this process have */
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     signal(SIGTERM, on_term);
     signal(SIGPIPE, SIG_IGN);
     fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
@@ -165,10 +177,10 @@ int main(int argc, char **argv) {
     epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
     static char chunk[65536];
     while (!stop) {
-        int timeout = -1;
+        int timeout = 100;  /* ms: a SIGTERM that came just before epoll_wait is seen soon */
         if (qlen) {
             long long wait = queue[qhead].due - now_ns();
-            timeout = wait <= 0 ? 0 : (int)((wait + 999999) / 1000000);
+            timeout = wait <= 0 ? 0 : wait < 100000000 ? (int)((wait + 999999) / 1000000) : 100;
         }
         int n = epoll_wait(epfd, events, 512, timeout);
         if (n < 0 && errno != EINTR) { perror("standin: epoll_wait"); return 1; }
@@ -177,7 +189,13 @@ int main(int argc, char **argv) {
             if (fd == lfd) {
                 for (;;) {
                     int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
-                    if (cfd < 0) break;
+                    if (cfd < 0) {
+                        if (errno == EMFILE || errno == ENFILE) {  /* until a connection closes; else epoll spins */
+                            epoll_ctl(epfd, EPOLL_CTL_DEL, lfd, NULL);
+                            listening = 0;
+                        }
+                        break;
+                    }
                     int one = 1;
                     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     if (cfd >= nconns) {

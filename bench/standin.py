@@ -175,6 +175,7 @@ class StandIn:
         self.log_path = ""
 
     def start(self) -> "StandIn":
+        binary = _binary() if self.tls is None else None  # before anything that would need closing
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -185,7 +186,7 @@ class StandIn:
         os.close(fd)
         if self.tls is None:
             self.process = subprocess.Popen(
-                [_binary(), str(sock.fileno()), str(round(self.latency * 1e6)), self.log_path],
+                [binary, str(sock.fileno()), str(round(self.latency * 1e6)), self.log_path],
                 pass_fds=[sock.fileno()])
         else:
             self.process = multiprocessing.get_context("fork").Process(
