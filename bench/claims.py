@@ -97,7 +97,7 @@ def measure(n=5000, db="postgresql", rounds=3, fillfactor=None, quiet=False, pg_
     with common.database(db, pg_url) as (url, tmp):
         app = common.make_app(url, tmp, ORIGIN)
         try:
-            backend = None  # SQLite: the database is this process
+            backend, table = None, ""  # SQLite: the database is this process
             if db == "postgresql":
                 with database(app).begin() as session:
                     if fillfactor is not None:
@@ -107,11 +107,9 @@ def measure(n=5000, db="postgresql", rounds=3, fillfactor=None, quiet=False, pg_
                 # One thread: the pool gives this connection back to every transaction below.
                 with database(app).begin() as session:
                     backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
-                out(f"claims and writes of N = {n:,} due rows, batches of 500, {db} (due_reminders: {setting})"
-                    + (f"; {GLASSES_A_DAY} glasses a day logged on each of {water_days} days" if water_days else ""))
-            else:
-                out(f"claims and writes of N = {n:,} due rows, batches of 500, {db}"
-                    + (f"; {GLASSES_A_DAY} glasses a day logged on each of {water_days} days" if water_days else ""))
+                table = f" (due_reminders: {setting})"
+            out(f"claims and writes of N = {n:,} due rows, batches of 500, {db}{table}"
+                + (f"; {GLASSES_A_DAY} glasses a day logged on each of {water_days} days" if water_days else ""))
             for i in range(rounds):
                 r = {"db": db, **_round(app, n, backend, prefix=f"r{i}", water_days=water_days)}
                 rows.append(r)
