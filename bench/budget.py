@@ -20,16 +20,20 @@ arrived: requests per 50 ms from the pass's start; the first one's time
 (forking the sender processes, the first claim, the first encryptions);
 the steady rate (the middle half of the requests, against (b)); and the
 time from the last request to the pass's end (its answer, a latency away,
-and the last writes); and the worker's pauses for garbage collection
-during the pass (their number, their total and the longest). ``--far-windows`` and
-``--ahead`` set webapp.push.pool.FAR_WINDOWS and
-webapp.jobs.dispatch.AHEAD for a comparison; ``--no-gc-freeze`` makes
-the sender's ``gc.freeze()`` before it forks do nothing, as before it was
+and the last writes); when each sender process had used 95 % of its CPU
+(it ran out of messages to encrypt: the pass cannot end before the last
+one does, and a core idles while the other works on); and the worker's
+pauses for garbage collection during the pass (their number, their total
+and the longest). ``--far-windows``, ``--ahead`` and ``--queued`` set
+webapp.push.pool.FAR_WINDOWS, webapp.jobs.dispatch.AHEAD and
+webapp.push.sender.QUEUED for a comparison; ``--no-gc-freeze`` makes the
+sender's ``gc.freeze()`` before it forks do nothing, as before it was
 there.
 
     python -m bench.budget                      # N = 5,000, 50 ms, PostgreSQL if reachable
     python -m bench.budget --n 2000 --db sqlite --latency-ms 0
     python -m bench.budget --far-windows 1
+    python -m bench.budget --queued 1000        # every chunk handed out at once
     python -m bench.budget --no-gc-freeze
 """
 from __future__ import annotations
@@ -43,6 +47,40 @@ import time
 
 from bench import common, fanout
 from bench.standin import StandIn
+
+def _on_cpu(pid: int) -> float:
+    """Seconds a process has run (/proc's schedstat: nanoseconds, where
+    stat counts in 10 ms ticks); 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _senders_series(stop: threading.Event, parent: int, other: int, into: dict, every=0.005):
+    """Each sender process's CPU seconds so far, every ``every`` seconds
+    until ``stop``: {pid: [(perf_counter, seconds)]}; its children other
+    than ``other`` (the stand-in) are the sender processes."""
+    pids: list[int] = []
+    while not stop.wait(every):
+        if not pids:
+            pids = [p for p in common.child_pids(parent) if p != other]
+        now = time.perf_counter()
+        for pid in pids:
+            into.setdefault(pid, []).append((now, _on_cpu(pid)))
+
+
+def _done_by(samples: list, started: float, share=0.95) -> float:
+    """Milliseconds into the pass by which a process had used ``share`` of
+    the CPU it used during it: when it ran out of messages to encrypt
+    (what is left is reading the last answers, a latency later)."""
+    first, last = samples[0][1], samples[-1][1]
+    for t, used in samples:
+        if used - first >= share * (last - first):
+            return 1000 * (t - started)
+    return 1000 * (samples[-1][0] - started)
+
 
 def _busy_series(stop: threading.Event, into: list, every=0.05):
     """How busy the cores were in each ``every`` seconds, until ``stop``."""
@@ -116,13 +154,13 @@ def _timeline(times: list[float], started: float, ended: float, crypto: float) -
 
 
 def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None, far_windows=None,
-            gc_freeze=True):
+            gc_freeze=True, queued=None):
     out = print if not quiet else (lambda *a, **k: None)
     import tempfile
 
     from webapp.jobs import dispatch
     from webapp.jobs.senders import usable_cores
-    from webapp.push import pool
+    from webapp.push import pool, sender
     from webapp.push.vapid import VapidSigner, load_or_create_vapid_key
 
     if db == "postgresql" and not common.pg_reachable():
@@ -133,12 +171,14 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
     out(f"CPU per message of one pass over N = {n:,}, {db}, push service {latency_ms:g} ms away, "
         f"{usable_cores()} cores, default settings" + ("" if ahead is None else f" but AHEAD = {ahead}")
         + ("" if far_windows is None else f" but FAR_WINDOWS = {far_windows}")
+        + ("" if queued is None else f" but QUEUED = {queued}")
         + ("" if gc_freeze else " but no gc.freeze() before the fork"))
     with StandIn(latency=latency_ms / 1000) as standin:
         subs = common.subscriptions(standin.origin, n)
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
         gc.unfreeze()  # each pass below starts with nothing frozen, as a new `reminders dispatch` does
         me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
+        default_queued = sender.QUEUED
         freeze = gc.freeze
         cores, alone = usable_cores(), fanout.crypto_only(subs, signer)
         together = _crypto_on_every_core(subs, signer, cores)
@@ -158,10 +198,14 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             def run_pass(app, **kw):
                 seen["before"] = {p: common.cpu_seconds(p) for p in watched()}
                 seen["idle"] = common.idle_and_total()
-                seen["wall"], seen["thread"], seen["epoch"] = time.perf_counter(), time.thread_time(), time.time()
-                stop, seen["series"] = threading.Event(), []
+                seen["start"], seen["thread"], seen["epoch"] = time.perf_counter(), time.thread_time(), time.time()
+                seen["wall"] = seen["start"]
+                stop, seen["series"], seen["per_sender"] = threading.Event(), [], {}
                 sampler = threading.Thread(target=_busy_series, args=(stop, seen["series"]))
+                per_sender = threading.Thread(target=_senders_series,
+                                              args=(stop, me, standin.process.pid, seen["per_sender"]))
                 sampler.start()
+                per_sender.start()
                 try:
                     with _Pauses() as seen["pauses"]:
                         return real(app, **kw)
@@ -169,6 +213,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                     seen["thread"] = time.thread_time() - seen["thread"]
                     stop.set()
                     sampler.join()
+                    per_sender.join()
                     # The sender processes end with the pass's app: read them now.
                     seen["senders"] = sum(common.cpu_seconds(p) for p in common.child_pids(me)
                                           if p != standin.process.pid)
@@ -180,11 +225,13 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             dispatch.run_pass = run_pass
             dispatch.AHEAD = default_ahead if ahead is None else ahead
             pool.FAR_WINDOWS = default_far if far_windows is None else far_windows
+            sender.QUEUED = default_queued if queued is None else queued
             gc.freeze = freeze if gc_freeze else (lambda: None)
             try:
                 rate, counts = fanout.unknot_pass(db, standin.origin, subs)
             finally:
                 dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS = real, default_ahead, default_far
+                sender.QUEUED = default_queued
                 gc.freeze = freeze
                 gc.unfreeze()  # the next pass starts as this one did
             assert counts == {"ok": n}, counts
@@ -201,6 +248,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                    "gc_count": seen["pauses"].count, "gc_total_ms": seen["pauses"].total,
                    "gc_longest_ms": seen["pauses"].longest,
                    "gc_generation": seen["pauses"].generation,
+                   "senders_done_ms": sorted(_done_by(v, seen["start"]) for v in seen["per_sender"].values() if v),
                    **_timeline([t for t, _ in standin.stats(times=True)["times"]], seen["epoch"], seen["ended"],
                                crypto)}
             rows.append(row)
@@ -214,6 +262,10 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             out(f"      first request {row['first_ms']:.0f} ms into the pass; steady rate (the middle half of the "
                 f"requests) {100 * row['steady_ratio']:.0f} % of (b); last request {row['tail_ms']:.0f} ms "
                 "before the pass ended")
+            done = row["senders_done_ms"]
+            out("      each sender process had used 95 % of its CPU by (ms into the pass): "
+                + ", ".join(f"{t:.0f}" for t in done)
+                + (f" ({done[-1] - done[0]:.0f} ms apart)" if len(done) > 1 else ""))
             out(f"      the worker's garbage collections during the pass: {row['gc_count']}, "
                 f"{row['gc_total_ms']:.0f} ms in all, the longest {row['gc_longest_ms']:.1f} ms "
                 f"(generation {row['gc_generation']})")
@@ -230,11 +282,14 @@ def main(argv=None):
                         help="batches claimed ahead (webapp.jobs.dispatch.AHEAD) for a comparison")
     parser.add_argument("--far-windows", type=int, default=None,
                         help="windows before a service counts as far (webapp.push.pool.FAR_WINDOWS) for a comparison")
+    parser.add_argument("--queued", type=int, default=None,
+                        help="chunks a sender process may have waiting to be encrypted "
+                             "(webapp.push.sender.QUEUED; 1000: all handed out at once) for a comparison")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
                         help="the sender's gc.freeze() before it forks does nothing, for a comparison")
     args = parser.parse_args(argv)
     measure(args.n, args.latency_ms, args.db, args.passes, ahead=args.ahead, far_windows=args.far_windows,
-            gc_freeze=args.gc_freeze)
+            gc_freeze=args.gc_freeze, queued=args.queued)
 
 
 if __name__ == "__main__":

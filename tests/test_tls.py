@@ -17,6 +17,7 @@ from tests.procs import wait_until
 from tests.pushservice import PushService
 from tests.tlspushservice import CA
 from webapp.push.pool import Pool
+from webapp.push import sender as sender_module
 from webapp.push import shards
 from webapp.push.sender import CHUNK, Fanout, Message
 from webapp.push.vapid import VapidSigner
@@ -356,9 +357,9 @@ def test_the_first_chunks_are_shared_between_the_sender_processes(ca, senders, m
     handed = []
     real = shards.Shard.send
 
-    async def noting(shard, messages, until):
+    async def noting(shard, messages, until, **kw):
         handed.append(shard)
-        return await real(shard, messages, until)
+        return await real(shard, messages, until, **kw)
 
     monkeypatch.setattr(shards.Shard, "send", noting)
     with PushService(tls=ca.server_context("127.0.0.1")) as svc:
@@ -368,6 +369,51 @@ def test_the_first_chunks_are_shared_between_the_sender_processes(ca, senders, m
                     for s in subs]
         assert {r.outcome for r in sender.submit(messages).result(30)} == {"ok"}
         assert sorted(handed.count(shard) for shard in sender._shards) == [2, 2]
+
+
+def test_a_chunk_goes_to_the_sender_process_ready_for_it(ca, senders, monkeypatch, tmp_path):
+    """A sender process is handed at most QUEUED chunks it has not yet
+    encrypted; the others wait for the first process with room. One process
+    held up (here: the first to encrypt a message waits for the test's word)
+    keeps its QUEUED chunks, and the other sends every other one, where
+    chunks shared out in advance left half of them waiting for the slow one
+    (bench/README.md)."""
+    slow, go = tmp_path / "slow", tmp_path / "go"
+    real = sender_module._encrypt
+
+    def encrypt(message):  # runs in the sender processes
+        try:
+            os.close(os.open(slow, os.O_CREAT | os.O_EXCL))  # the first to get here is the slow one
+            for _ in range(1000):  # bounded: 10 s
+                if go.exists():
+                    break
+                time.sleep(0.01)
+        except FileExistsError:
+            pass
+        return real(message)
+
+    handed = []
+    real_send = shards.Shard.send
+
+    async def noting(shard, messages, until, **kw):
+        handed.append(shard.process.pid)
+        return await real_send(shard, messages, until, **kw)
+
+    monkeypatch.setattr(sender_module, "_encrypt", encrypt)
+    monkeypatch.setattr(shards.Shard, "send", noting)
+    chunks = 4 * sender_module.QUEUED
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, processes=2, concurrency=64)
+        subs = [svc.make_subscription() for _ in range(chunks * CHUNK)]
+        messages = [Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], b"{}", 60, "normal", "t")
+                    for s in subs]
+        future = sender.submit(messages)
+        fast = (chunks - sender_module.QUEUED) * CHUNK
+        wait_until(lambda: len(svc.arrived) >= fast, 30, f"{fast} messages from the process not held up")
+        go.touch()
+        assert {r.outcome for r in future.result(30)} == {"ok"}
+        assert sorted(handed.count(shard.process.pid) for shard in sender._shards) == [
+            sender_module.QUEUED, chunks - sender_module.QUEUED]
 
 
 def test_requests_waiting_for_a_connection_keep_their_deadline_and_the_pool_stays_sound(ca, senders):

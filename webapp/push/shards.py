@@ -3,7 +3,10 @@
 Each runs its own event loop and connections, reads chunks of messages from
 a socket pair and answers with their results. The parent keeps the
 database; its threads never wait for one another's turn at the GIL to read
-an answer (bench/README.md)."""
+an answer (bench/README.md). A child also says when it has encrypted a
+chunk, so that the parent hands each chunk to the process that is ready
+for it (webapp.push.sender.Fanout) rather than sharing them out in
+advance."""
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +20,7 @@ import socket
 import struct
 import threading
 import time
+from typing import Callable
 
 from webapp.push.message import warm_up
 
@@ -57,15 +61,25 @@ class Shard:
         self.alive = True
         self._ids = itertools.count()
         self._pending: dict[int, asyncio.Future] = {}
+        self._encrypting: dict[int, Callable[[], None]] = {}  # chunks not yet encrypted: whom to tell
         self._writer = None
         self._opening = None
 
-    async def send(self, messages, until) -> list:
-        """The child's results for ``messages`` (Died if it ends first).
-        They count as outstanding from the start: chunks handed out while
-        the socket is still being opened must see this shard's share grow,
-        or the first pass gives every chunk to the first shard."""
+    @property
+    def unencrypted(self) -> int:
+        """Chunks handed over that the child has not yet encrypted."""
+        return len(self._encrypting)
+
+    async def send(self, messages, until, encrypted: Callable[[], None] = lambda: None) -> list:
+        """The child's results for ``messages`` (Died if it ends first);
+        ``encrypted()`` once it has encrypted them all, or, at the latest,
+        when the chunk ends. They count as outstanding and unencrypted from
+        the start: chunks handed out while the socket is still being opened
+        must see this shard's share grow, or the first pass gives every
+        chunk to the first shard."""
+        ident = next(self._ids)
         self.outstanding += len(messages)
+        self._encrypting[ident] = encrypted
         try:
             if self._writer is None:
                 if self._opening is None:
@@ -73,7 +87,6 @@ class Shard:
                 await asyncio.shield(self._opening)
             if not self.alive:
                 raise Died("sender process died")
-            ident = next(self._ids)
             future = self._pending[ident] = asyncio.get_running_loop().create_future()
             try:
                 self._writer.write(_frame(("send", ident, messages, until)))
@@ -82,6 +95,12 @@ class Shard:
                 self._pending.pop(ident, None)
         finally:
             self.outstanding -= len(messages)
+            self._encrypted(ident)
+
+    def _encrypted(self, ident: int) -> None:
+        tell = self._encrypting.pop(ident, None)
+        if tell is not None:
+            tell()
 
     def sweep(self) -> None:
         if self._writer is not None and self.alive:
@@ -94,7 +113,11 @@ class Shard:
     async def _read_results(self, reader):
         try:
             while True:
-                ident, results = await _read(reader)
+                kind, ident, *results = await _read(reader)
+                if kind == "encrypted":
+                    self._encrypted(ident)
+                    continue
+                results = results[0]
                 future = self._pending.get(ident)
                 if future is not None and not future.done():
                     if results is None:
@@ -146,11 +169,12 @@ async def _serve_chunks(sock, deliverer) -> None:
 
     async def send(ident, messages, until):
         try:
-            results = await deliverer.send(messages, until)
+            results = await deliverer.send(messages, until,
+                                           encrypted=lambda: writer.write(_frame(("encrypted", ident))))
         except Exception:  # a bug, not a push service's doing: the parent retries the chunk
             log.exception("sender process: a chunk failed")
             results = None
-        writer.write(_frame((ident, results)))
+        writer.write(_frame(("results", ident, results)))
 
     try:
         while True:
