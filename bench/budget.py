@@ -22,8 +22,9 @@ the steady rate (the middle half of the requests, against (b)); and the
 time from the last request to the pass's end (its answer, a latency away,
 and the last writes); when each sender process had used 95 % of its CPU
 (it ran out of messages to encrypt: the pass cannot end before the last
-one does, and a core idles while the other works on); and the worker's
-pauses for garbage collection during the pass (their number, their total
+one does, and a core idles while the other works on); the claims, and
+how many found nothing, with their time; and the worker's pauses for
+garbage collection during the pass (their number, their total
 and the longest). ``--far-windows``, ``--ahead`` and ``--queued`` set
 webapp.push.pool.FAR_WINDOWS, webapp.jobs.dispatch.AHEAD and
 webapp.push.sender.QUEUED for a comparison; ``--no-gc-freeze`` makes the
@@ -178,6 +179,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
         fanout.unknot_pass(db, standin.origin, common.subscriptions(standin.origin, 200, prefix="w"))
         gc.unfreeze()  # each pass below starts with nothing frozen, as a new `reminders dispatch` does
         me, real, default_ahead, default_far = os.getpid(), dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS
+        real_claim = dispatch.claim
         default_queued = sender.QUEUED
         freeze = gc.freeze
         cores, alone = usable_cores(), fanout.crypto_only(subs, signer)
@@ -195,7 +197,14 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             crypto = (time.process_time() - started) / n
             seen = {}
 
+            def claim(session, moment, limit, **kw):
+                started = time.perf_counter()
+                jobs = real_claim(session, moment, limit, **kw)
+                seen["claims"].append((len(jobs), time.perf_counter() - started))
+                return jobs
+
             def run_pass(app, **kw):
+                seen["claims"] = []
                 seen["before"] = {p: common.cpu_seconds(p) for p in watched()}
                 seen["idle"] = common.idle_and_total()
                 seen["start"], seen["thread"], seen["epoch"] = time.perf_counter(), time.thread_time(), time.time()
@@ -222,7 +231,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                     seen["busy"] = 1 - (idle - seen["idle"][0]) / max(1, total - seen["idle"][1])
                     seen["after"] = {p: common.cpu_seconds(p) for p in watched()}
 
-            dispatch.run_pass = run_pass
+            dispatch.run_pass, dispatch.claim = run_pass, claim
             dispatch.AHEAD = default_ahead if ahead is None else ahead
             pool.FAR_WINDOWS = default_far if far_windows is None else far_windows
             sender.QUEUED = default_queued if queued is None else queued
@@ -231,6 +240,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                 rate, counts = fanout.unknot_pass(db, standin.origin, subs)
             finally:
                 dispatch.run_pass, dispatch.AHEAD, pool.FAR_WINDOWS = real, default_ahead, default_far
+                dispatch.claim = real_claim
                 sender.QUEUED = default_queued
                 gc.freeze = freeze
                 gc.unfreeze()  # the next pass starts as this one did
@@ -248,6 +258,8 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                    "gc_count": seen["pauses"].count, "gc_total_ms": seen["pauses"].total,
                    "gc_longest_ms": seen["pauses"].longest,
                    "gc_generation": seen["pauses"].generation,
+                   "claims": len(seen["claims"]), "empty_claims": sum(1 for n, _ in seen["claims"] if not n),
+                   "empty_claims_ms": 1000 * sum(t for n, t in seen["claims"] if not n),
                    "senders_done_ms": sorted(_done_by(v, seen["start"]) for v in seen["per_sender"].values() if v),
                    **_timeline([t for t, _ in standin.stats(times=True)["times"]], seen["epoch"], seen["ended"],
                                crypto)}
@@ -266,6 +278,8 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             out("      each sender process had used 95 % of its CPU by (ms into the pass): "
                 + ", ".join(f"{t:.0f}" for t in done)
                 + (f" ({done[-1] - done[0]:.0f} ms apart)" if len(done) > 1 else ""))
+            out(f"      claims: {row['claims']}, of which {row['empty_claims']} found nothing "
+                f"({row['empty_claims_ms']:.0f} ms in all)")
             out(f"      the worker's garbage collections during the pass: {row['gc_count']}, "
                 f"{row['gc_total_ms']:.0f} ms in all, the longest {row['gc_longest_ms']:.1f} ms "
                 f"(generation {row['gc_generation']})")

@@ -115,15 +115,21 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
             token = secrets.token_hex(16)
             size = min(batch, FIRST_BATCH << claims)
             jobs = in_transaction(store, lambda session: claim(session, moment, size, lease=lease, token=token))
-            if not jobs:
+            if jobs:
+                send_until = min(deadline, time.monotonic() + s.dispatch_lease_seconds / 2)
+                ready, future = Messages(moment, kinds).start(push, jobs, send_until)
+                # Every request ends by its total deadline: an answer later than this never comes.
+                flying.append((jobs, token, ready, future, send_until + s.push_timeout + SENDER_GRACE))
+            if len(jobs) < size:
+                # All that is due is claimed: land every batch in flight, then
+                # look again (their results may add catch-ups due now, and rows
+                # come due meanwhile). A claim after each one found nothing
+                # while the worker and the database had better use for the
+                # cores (python -m bench.budget counts the empty claims).
                 if not flying:
                     break
-                land()  # its results may include a catch-up that is due now: look again
-                continue
-            send_until = min(deadline, time.monotonic() + s.dispatch_lease_seconds / 2)
-            ready, future = Messages(moment, kinds).start(push, jobs, send_until)
-            # Every request ends by its total deadline: an answer later than this never comes.
-            flying.append((jobs, token, ready, future, send_until + s.push_timeout + SENDER_GRACE))
+                while flying and not stalled:
+                    land()
     finally:
         while flying:
             land()
