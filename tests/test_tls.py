@@ -4,6 +4,7 @@ keep-alive reuse, idle connections, refused certificates, an HTTP/2-only
 service, a trickling answer, addresses tried in turn, bounded lookups, a
 cap on connections per origin, how the pool grows; sender processes."""
 import asyncio
+import errno
 import os
 import signal
 import socket
@@ -347,6 +348,32 @@ def test_sender_processes_deliver_over_tls_and_a_killed_one_gives_its_messages_b
         svc.respond(None)
         assert send(sender, subs[0]).outcome == "ok"
         assert {shard.process.pid for shard in sender._shards} - set(pids)  # a new one in a dead one's place
+
+
+def test_a_sender_process_that_cannot_be_replaced_takes_no_room_for_good(ca, senders, monkeypatch):
+    """A failed fork (out of memory) in place of a dead sender process fails
+    that submit and gives its room back: more failures than there is room
+    (QUEUED chunks a process) leave the sender working once forks work again."""
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = senders(svc, processes=2)
+        sub = svc.make_subscription()
+        assert send(sender, sub).outcome == "ok"
+        dead = sender._shards[0].process
+        os.kill(dead.pid, signal.SIGKILL)
+        wait_until(lambda: not sender._shards[0].alive, 10, "the parent to see its sender process die")
+        real = shards.Shard
+
+        def no_memory(*args, **kw):
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+        message = Message(sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], b"{}", 60, "normal", "t")
+        monkeypatch.setattr(shards, "Shard", no_memory)
+        for _ in range(2 * sender_module.QUEUED + 1):
+            with pytest.raises(OSError):
+                sender.submit([message]).result(30)
+        monkeypatch.setattr(shards, "Shard", real)
+        assert [r.outcome for r in sender.submit([message]).result(30)] == ["ok"]
+        assert sender._shards[0].process.pid != dead.pid
 
 
 def test_the_first_chunks_are_shared_between_the_sender_processes(ca, senders, monkeypatch):

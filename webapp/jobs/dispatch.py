@@ -121,11 +121,13 @@ def run_pass(app, *, now: datetime | None = None, batch: int | None = None, max_
                 # Every request ends by its total deadline: an answer later than this never comes.
                 flying.append((jobs, token, ready, future, send_until + s.push_timeout + SENDER_GRACE))
             if len(jobs) < size:
-                # All that is due is claimed: land every batch in flight, then
-                # look again (their results may add catch-ups due now, and rows
-                # come due meanwhile). A claim after each one found nothing
-                # while the worker and the database had better use for the
-                # cores (python -m bench.budget counts the empty claims).
+                # All that could be claimed now is: land every batch in
+                # flight, then look again (their results may add catch-ups due
+                # now, and rows come due meanwhile). A claim after each one
+                # found nothing while the worker and the database had better
+                # use for the cores (python -m bench.budget counts the empty
+                # claims); the price: behind a slow service, a catch-up waits
+                # for the last batch's answers, not only the first's.
                 if not flying:
                     break
                 while flying and not stalled:

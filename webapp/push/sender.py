@@ -166,14 +166,20 @@ class Fanout:
         """One chunk, once a sender process has room for it (in the order
         they came), to the one with the fewest still to encrypt."""
         chunk = messages[start:start + CHUNK]
+        # Given back once the chunk is encrypted. asyncio.Semaphore wakes
+        # its waiters in order (CPython gh-90155), so the oldest batch goes first.
+        await self._room.acquire()
         started = time.perf_counter()
-        await self._room.acquire()  # given back once the chunk is encrypted
-        for i, shard in enumerate(self._shards):
-            if not shard.alive:  # killed (the OOM killer...): a new one in its place
-                shard.close()  # its end of the socket pair, which the new child must not inherit
-                shard.join(0)
-                others = [s.sock for s in self._shards if s is not shard]
-                self._shards[i] = shards.Shard(self._deliverer, others)
+        try:
+            for i, shard in enumerate(self._shards):
+                if not shard.alive:  # killed (the OOM killer...): a new one in its place
+                    shard.close()  # its end of the socket pair, which the new child must not inherit
+                    shard.join(0)
+                    others = [s.sock for s in self._shards if s is not shard]
+                    self._shards[i] = shards.Shard(self._deliverer, others)
+        except BaseException:  # the fork failed (out of memory...): the room is not taken
+            self._room.release()
+            raise
         shard = min(self._shards, key=lambda s: (s.unencrypted, s.outstanding))
         try:
             results[start:start + CHUNK] = await shard.send(chunk, until, encrypted=self._room.release)
