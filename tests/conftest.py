@@ -30,12 +30,15 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(autouse=True)
 def unfrozen():
-    """Each test starts with nothing frozen out of the garbage collector:
-    a sender with processes freezes its process's heap before it forks
+    """Each test starts with nothing frozen out of the garbage collector and
+    its thresholds as they were: a sender with processes freezes its
+    process's heap before it forks and collects young objects less often
     (webapp.push.sender), which would otherwise last for the rest of the run."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for pushservice
 
 from pushservice import PushService  # noqa: E402
-from webapp.push.sender import Fanout
+from webapp.push.sender import YOUNG, Fanout
 from webapp.push.message import (
     MAX_PAYLOAD,
     PayloadTooLarge,
@@ -343,15 +343,18 @@ def test_a_broken_subscription_is_dropped_not_raised(sender, svc):
 def test_only_a_sender_with_processes_freezes_what_its_process_holds(signer, svc):
     """Before it forks, a sender leaves the objects its process holds out of
     the collector's scans (their full collection stalled a pass for up to
-    222 ms); a sender without processes (the scheduler embedded in a web
-    process) leaves the web process's collector as it is. (conftest's
-    ``unfrozen`` starts each test with nothing frozen.)"""
+    222 ms) and has young objects collected less often; a sender without
+    processes (the scheduler embedded in a web process) leaves the web
+    process's collector as it is. (conftest's ``unfrozen`` starts each test
+    with nothing frozen and the thresholds as they were.)"""
+    thresholds = gc.get_threshold()
     sender = make_sender(signer)
     sender.close()
-    assert gc.get_freeze_count() == 0
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, thresholds)
     sender = make_sender(signer, processes=1)
     try:
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG, *thresholds[1:])
         assert send(sender, svc.make_subscription()).outcome == "ok"
     finally:
         sender.close()

@@ -57,6 +57,7 @@ CHUNK = 32  # messages per trip to a sender process
 # interval), and little for the other to wait for at the end of a pass.
 QUEUED = 4
 STEP = 8  # messages encrypted between two looks at the answers
+YOUNG = 50_000  # the collector's first threshold in a process with sender processes
 # While connections are being opened (each needs a few turns of the loop
 # before its request can go), the loop turns at least this often (seconds).
 OPENING_TURN = 0.001
@@ -96,6 +97,12 @@ class Fanout:
             # (python -m bench.budget --passes 5 --no-gc-freeze, four runs), and
             # in a child it would touch every page shared with this process.
             gc.freeze()
+            # And young objects are collected less often: a pass makes tens of
+            # thousands (rows, jobs, messages, results), nearly all freed by
+            # their reference counts; the default (700) collected 45-50 times
+            # in a pass of 5,000, 16-26 ms of this process's CPU in all, and
+            # YOUNG not once (python -m bench.budget, the worker's collections).
+            gc.set_threshold(YOUNG, *gc.get_threshold()[1:])
         for _ in range(processes):  # forked before this process starts its loop thread
             self._shards.append(shards.Shard(self._deliverer, [s.sock for s in self._shards]))
         self._room = asyncio.Semaphore(QUEUED * processes)  # chunks the processes may have queued
