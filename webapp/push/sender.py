@@ -19,11 +19,13 @@ Where that loop runs:
   this process keeps the database and hands them chunks of messages, each
   to the process with the fewest chunks still to encrypt, and none to a
   process with QUEUED of them: the chunks wait here for the first process
-  ready for one. Shared out in advance, half each, one process of a pass
-  of 5,000 ran out of work 35-100 ms before the other (median 64 ms; the
-  processes share the cores with the database and this process, and one
-  gets less of them); with QUEUED 4, 0-23 ms (median 5; six passes each,
-  ``python -m bench.budget --queued 1000`` against the default).
+  ready for one. So a process that is held up (starved of the CPU,
+  stopped) keeps QUEUED chunks, not half of every batch. Shared out in
+  advance, one process of a pass of 5,000 ran out of work 35-100 ms before
+  the other (they share the cores with the database and this process, and
+  one gets less of them); with QUEUED 4, 0-23 ms (``python -m bench.budget
+  --queued 1000`` against the default). The pass's rate stayed the same:
+  this process used the time to write results (bench/README.md).
   Encryption holds the GIL (~150-350 µs a message) and so does reading
   an answer: in one process, the thread that claims and writes rows and
   the loop that reads answers would wait for each other's turn.
@@ -99,8 +101,8 @@ class Fanout:
             gc.freeze()
             # And young objects are collected less often: a pass makes tens of
             # thousands (rows, jobs, messages, results), nearly all freed by
-            # their reference counts; the default (700) collected 45-50 times
-            # in a pass of 5,000, 16-26 ms of this process's CPU in all, and
+            # their reference counts; the default (700) collected 45-51 times
+            # in a pass of 5,000, 16-35 ms of this process's CPU in all, and
             # YOUNG not once (python -m bench.budget, the worker's collections).
             gc.set_threshold(YOUNG, *gc.get_threshold()[1:])
         for _ in range(processes):  # forked before this process starts its loop thread
