@@ -23,7 +23,7 @@ Where that loop runs:
   stopped) keeps QUEUED chunks, not half of every batch. Shared out in
   advance, one process of a pass of 5,000 ran out of work 35-100 ms before
   the other (they share the cores with the database and this process, and
-  one gets less of them); with QUEUED 4, 0-23 ms (``python -m bench.budget
+  one gets less of them); with QUEUED 4, 0-40 ms (``python -m bench.budget
   --queued 1000`` against the default). The pass's rate stayed the same:
   this process used the time to write results (bench/README.md).
   Encryption holds the GIL (~150-350 µs a message) and so does reading
