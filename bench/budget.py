@@ -50,8 +50,9 @@ from bench import common, fanout
 from bench.standin import StandIn
 
 def _on_cpu(pid: int) -> float:
-    """Seconds a process has run (/proc's schedstat: nanoseconds, where
-    stat counts in 10 ms ticks); 0 once it has gone."""
+    """Seconds a process's main thread has run (/proc's schedstat: in
+    nanoseconds, where stat counts 10 ms ticks; a sender process's work is
+    on its main thread); 0 once it has gone."""
     try:
         with open(f"/proc/{pid}/schedstat") as f:
             return int(f.read().split()[0]) / 1e9
@@ -59,15 +60,19 @@ def _on_cpu(pid: int) -> float:
         return 0.0
 
 
-def _senders_series(stop: threading.Event, parent: int, other: int, into: dict, every=0.01):
+def _sender_pids(worker: int, standin: int) -> list[int]:
+    """The worker's sender processes: its children but the stand-in."""
+    return [p for p in common.child_pids(worker) if p != standin]
+
+
+def _senders_series(stop: threading.Event, worker: int, standin: int, into: dict, every=0.01):
     """Each sender process's CPU seconds so far, every ``every`` seconds
-    until ``stop``: {pid: [(perf_counter, seconds)]}; its children other
-    than ``other`` (the stand-in) are the sender processes. It runs in the
+    until ``stop``: {pid: [(perf_counter, seconds)]}. It runs in the
     worker's process: two small reads a sample (~20 µs), 0.2 % of a core."""
     pids: list[int] = []
     while not stop.wait(every):
         if not pids:
-            pids = [p for p in common.child_pids(parent) if p != other]
+            pids = _sender_pids(worker, standin)
         now = time.perf_counter()
         for pid in pids:
             into.setdefault(pid, []).append((now, _on_cpu(pid)))
@@ -209,7 +214,6 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                 seen["before"] = {p: common.cpu_seconds(p) for p in watched()}
                 seen["idle"] = common.idle_and_total()
                 seen["start"], seen["thread"], seen["epoch"] = time.perf_counter(), time.thread_time(), time.time()
-                seen["wall"] = seen["start"]
                 stop, seen["series"], seen["per_sender"] = threading.Event(), [], {}
                 sampler = threading.Thread(target=_busy_series, args=(stop, seen["series"]))
                 per_sender = threading.Thread(target=_senders_series,
@@ -225,9 +229,8 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                     sampler.join()
                     per_sender.join()
                     # The sender processes end with the pass's app: read them now.
-                    seen["senders"] = sum(common.cpu_seconds(p) for p in common.child_pids(me)
-                                          if p != standin.process.pid)
-                    seen["wall"], seen["ended"] = time.perf_counter() - seen["wall"], time.time()
+                    seen["senders"] = sum(common.cpu_seconds(p) for p in _sender_pids(me, standin.process.pid))
+                    seen["wall"], seen["ended"] = time.perf_counter() - seen["start"], time.time()
                     idle, total = common.idle_and_total()
                     seen["busy"] = 1 - (idle - seen["idle"][0]) / max(1, total - seen["idle"][1])
                     seen["after"] = {p: common.cpu_seconds(p) for p in watched()}

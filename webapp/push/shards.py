@@ -113,11 +113,11 @@ class Shard:
     async def _read_results(self, reader):
         try:
             while True:
-                kind, ident, *results = await _read(reader)
-                if kind == "encrypted":
-                    self._encrypted(ident)
+                frame = await _read(reader)
+                if frame[0] == "encrypted":
+                    self._encrypted(frame[1])
                     continue
-                results = results[0]
+                _, ident, results = frame
                 future = self._pending.get(ident)
                 if future is not None and not future.done():
                     if results is None:
