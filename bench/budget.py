@@ -22,7 +22,10 @@ the steady rate (the middle half of the requests, against (b)); and the
 time from the last request to the pass's end (its answer, a latency away,
 and the last writes); when each sender process had used 95 % of its CPU
 (it ran out of messages to encrypt: the pass cannot end before the last
-one does, and a core idles while the other works on); the claims, and
+one does, and a core idles while the other works on); the connections
+open to the stand-in at the pass's end (each one opened cost a connect,
+over TLS a handshake) against the requests in flight at the steady rate
+(Little's law: what the pass needed at once); the claims, and
 how many found nothing, with their time; and the worker's pauses for
 garbage collection during the pass (their number, their total
 and the longest). ``--far-windows``, ``--ahead`` and ``--queued`` set
@@ -76,6 +79,16 @@ def _senders_series(stop: threading.Event, worker: int, standin: int, into: dict
         now = time.perf_counter()
         for pid in pids:
             into.setdefault(pid, []).append((now, _on_cpu(pid)))
+
+
+def _connections(standin: int) -> int:
+    """The stand-in's open connections (its sockets but the listening one):
+    at a pass's end, every connection its sender processes still hold."""
+    try:
+        fds = os.listdir(f"/proc/{standin}/fd")
+    except OSError:
+        return 0
+    return sum(1 for fd in fds if os.readlink(f"/proc/{standin}/fd/{fd}").startswith("socket:")) - 1
 
 
 def _done_by(samples: list, started: float, share=0.95) -> float:
@@ -157,7 +170,7 @@ def _timeline(times: list[float], started: float, ended: float, crypto: float) -
     low, high = len(times) // 4, 3 * len(times) // 4
     steady = (high - low) / max(1e-9, times[high] - times[low])
     return {"sent_series": series, "first_ms": 1000 * (times[0] - started),
-            "steady_ratio": steady * crypto, "tail_ms": 1000 * (ended - times[-1])}
+            "steady_ratio": steady * crypto, "steady_rate": steady, "tail_ms": 1000 * (ended - times[-1])}
 
 
 def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahead=None, far_windows=None,
@@ -225,6 +238,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                         return real(app, **kw)
                 finally:
                     seen["thread"] = time.thread_time() - seen["thread"]
+                    seen["connections"] = _connections(standin.process.pid)
                     stop.set()
                     sampler.join()
                     per_sender.join()
@@ -262,6 +276,7 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                    "gc_count": seen["pauses"].count, "gc_total_ms": seen["pauses"].total,
                    "gc_longest_ms": seen["pauses"].longest,
                    "gc_generation": seen["pauses"].generation,
+                   "connections": seen["connections"],
                    "claims": len(seen["claims"]), "empty_claims": sum(1 for n, _ in seen["claims"] if not n),
                    "empty_claims_ms": 1000 * sum(t for n, t in seen["claims"] if not n),
                    "senders_done_ms": sorted(_done_by(v, seen["start"]) for v in seen["per_sender"].values() if v),
@@ -282,6 +297,8 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
             out("      each sender process had used 95 % of its CPU by (ms into the pass): "
                 + ", ".join(f"{t:.0f}" for t in done)
                 + (f" ({done[-1] - done[0]:.0f} ms apart)" if len(done) > 1 else ""))
+            out(f"      connections open to the stand-in at the pass's end: {row['connections']}; requests in "
+                f"flight at the steady rate (Little's law): {row['steady_rate'] * latency_ms / 1000:.0f}")
             out(f"      claims: {row['claims']}, of which {row['empty_claims']} found nothing "
                 f"({row['empty_claims_ms']:.0f} ms in all)")
             out(f"      the worker's garbage collections during the pass: {row['gc_count']}, "

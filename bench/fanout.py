@@ -12,7 +12,9 @@ Then with the push service 50 ms away (the stand-in waits before each
 answer): (c) with default settings against (b) and against a sequential
 loop; (b) is measured right before and right after each pass (this
 machine's speed drifts from one second to the next when it is shared),
-and the median of ``--repeat`` such ratios is shown with their range.
+and the median of ``--repeat`` such ratios is shown with their range and
+the range of every measure of (b) in between (how far the machine's speed
+moved during the run).
 Goals (DESIGN.md): c >= 4 x a and >= 50 % of b; at 50 ms, c >= 80 % of b
 (N >= 3,000) and >= 30 x sequential.
 
@@ -166,19 +168,22 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
                 for backend in backends:
                     for procs in processes:
                         runs = []  # (ratio, pass, limit): the limit right before and right after each pass
+                        limits = []  # every measure of (b): how far this machine's speed moved meanwhile
                         for _ in range(repeat):
                             slow.reset()
-                            before = crypto_only(subs, signer)
+                            limits.append(crypto_only(subs, signer))
                             c, counts = unknot_pass(backend, slow.origin, subs, **_settings(procs))
-                            b = (before + crypto_only(subs, signer)) / 2
+                            limits.append(crypto_only(subs, signer))
+                            b = (limits[-2] + limits[-1]) / 2
                             assert counts == {"ok": n}, counts
                             runs.append((c / b, c, b))
                         runs.sort()
                         ratio, c, b = runs[len(runs) // 2]
                         name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
                         results[name], results[name + "_limit"] = c, b
-                        spread = (f" (of {repeat}: {100 * runs[0][0]:.0f} to {100 * runs[-1][0]:.0f} %)"
-                                  if repeat > 1 else "")
+                        results[name + "_limits"] = (min(limits), max(limits))
+                        spread = (f" (of {repeat}: {100 * runs[0][0]:.0f} to {100 * runs[-1][0]:.0f} %; "
+                                  f"(b) read {min(limits):,.0f} to {max(limits):,.0f})" if repeat > 1 else "")
                         out(f"  Unknot dispatch pass, {backend}, {_how(procs):<24} {c:9,.0f} msg/s   "
                             f"= {100 * ratio:3.0f} % of (b) {b:,.0f}{spread}, {c / seq:5.1f} x sequential   "
                             f"[goal >= 80 %, >= 30 x: {'met' if ratio >= 0.8 and c >= 30 * seq else 'NOT met'}]")
