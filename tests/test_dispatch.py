@@ -139,6 +139,25 @@ def test_an_answer_with_control_characters_is_logged_without_them(push_app, seed
     assert error == "HTTP 400: bad thing [31m"
 
 
+def test_the_delivery_log_keeps_every_field_as_it_was_sent(push_app, seeded):
+    """Each backend writes the log its own way (PostgreSQL with COPY): text
+    that looks like COPY's own escapes (a backslash, "\\N" for NULL) and
+    non-ASCII come back as they were, moments to the microsecond, in UTC."""
+    seeded(1)
+    [job] = claim(push_app, T0)
+    error = 'HTTP 400: {"reason": "C:\\N\\t \\\\ é ✓"}'
+    job.started, job.outcome, job.status, job.error, job.service = True, "drop", 400, error, "https://push.example"
+    sent = (T0 + timedelta(seconds=2, microseconds=123457)).astimezone(timezone(timedelta(hours=5)))
+    in_transaction(database(push_app), lambda s: apply(s, [job], sent, "a" * 32, kinds=registry(push_app), retry=RETRY))
+    with push_app.app_context(), db.begin() as session:
+        [logged] = session.scalars(select(Delivery)).all()
+        got = {c: getattr(logged, c) for c in ("subscription_id", "kind", "service", "due_at", "occurrence", "sent_at",
+                                                "status", "outcome", "latency_ms", "error")}
+    assert got == {"subscription_id": job.sub["id"], "kind": "hydration", "service": "https://push.example",
+                   "due_at": job.row["due_at"], "occurrence": 0, "sent_at": sent.astimezone(timezone.utc),
+                   "status": 400, "outcome": "drop", "latency_ms": 3123, "error": error}
+
+
 def test_rows_not_sent_before_the_deadline_are_given_back_unchanged(push_app, seeded):
     ids = seeded(3)
     jobs = claim(push_app, T0)
