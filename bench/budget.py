@@ -84,11 +84,17 @@ def _senders_series(stop: threading.Event, worker: int, standin: int, into: dict
 def _connections(standin: int) -> int:
     """The stand-in's open connections (its sockets but the listening one):
     at a pass's end, every connection its sender processes still hold."""
+    sockets = 0
     try:
         fds = os.listdir(f"/proc/{standin}/fd")
     except OSError:
         return 0
-    return sum(1 for fd in fds if os.readlink(f"/proc/{standin}/fd/{fd}").startswith("socket:")) - 1
+    for fd in fds:
+        try:  # a connection may close between the listing and this look
+            sockets += os.readlink(f"/proc/{standin}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return max(0, sockets - 1)
 
 
 def _done_by(samples: list, started: float, share=0.95) -> float:
@@ -238,10 +244,10 @@ def measure(n=5000, latency_ms=50.0, db="postgresql", passes=3, quiet=False, ahe
                         return real(app, **kw)
                 finally:
                     seen["thread"] = time.thread_time() - seen["thread"]
-                    seen["connections"] = _connections(standin.process.pid)
                     stop.set()
                     sampler.join()
                     per_sender.join()
+                    seen["connections"] = _connections(standin.process.pid)
                     # The sender processes end with the pass's app: read them now.
                     seen["senders"] = sum(common.cpu_seconds(p) for p in _sender_pids(me, standin.process.pid))
                     seen["wall"], seen["ended"] = time.perf_counter() - seen["start"], time.time()

@@ -2,6 +2,9 @@
 import dataclasses
 import gzip
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -58,6 +61,41 @@ def test_every_setting_has_a_default_and_a_meaning_and_a_row_in_the_readme():
     for f in dataclasses.fields(Settings):
         assert f.metadata["meaning"] and f.metadata["parse"](f.default) == f.default
         assert f"| `UNKNOT_{f.name.upper()}` |" in readme, f.name
+
+
+def test_the_embedded_default_runs_without_the_postgresql_driver(tmp_path):
+    """The README's first command installs no psycopg (it is the postgres
+    extra): every module must import without it, and the delivery log,
+    which goes to PostgreSQL by psycopg's COPY, must still be written."""
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["psycopg"] = None  # any import of it fails, as without the extra
+        import importlib, os, pkgutil
+        from datetime import datetime, timezone
+        import webapp
+        for module in pkgutil.walk_packages(webapp.__path__, "webapp."):
+            if ".migrations." not in module.name:  # Alembic's scripts run only under Alembic
+                importlib.import_module(module.name)
+        from sqlalchemy import select
+        from webapp import create_app
+        from webapp.jobs import bulk
+        from webapp.store.db import database
+        from webapp.store.models import Delivery
+        tmp = sys.argv[1]
+        app = create_app({"TESTING": True, "SCHEDULER": "off", "DATABASE_URL": f"sqlite:///{tmp}/u.db",
+                          "VAPID_PRIVATE_KEY": os.path.join(tmp, "v.pem"), "SECRET_KEY": "x"})
+        now = datetime.now(timezone.utc)
+        with app.app_context(), database(app).begin() as session:
+            bulk.log_deliveries(session, [{"subscription_id": "s", "kind": "hydration", "service": "https://p.example",
+                                           "due_at": now, "occurrence": 0, "sent_at": now, "status": 201,
+                                           "outcome": "ok", "latency_ms": 0, "error": None}])
+        with app.app_context(), database(app).begin() as session:
+            print(session.scalars(select(Delivery.outcome)).all())
+    """)
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['ok']"
 
 
 def test_migrations_run_on_start_and_by_command(app, runner):

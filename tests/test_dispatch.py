@@ -158,6 +158,31 @@ def test_the_delivery_log_keeps_every_field_as_it_was_sent(push_app, seeded):
                    "status": 400, "outcome": "drop", "latency_ms": 3123, "error": error}
 
 
+@pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # the COPY is PostgreSQL's
+def test_a_deadlock_in_the_delivery_log_copy_is_tried_again_like_any_statement(push_app, seeded, monkeypatch):
+    """The log's COPY goes through psycopg itself, not SQLAlchemy: its
+    errors must still reach in_transaction as SQLAlchemy's, or a broken
+    deadlock would lose the batch's results instead of writing them again."""
+    import psycopg
+
+    seeded(1)
+    [job] = claim(push_app, T0)
+    job.started, job.outcome, job.status = True, "ok", 201
+    real, failures = psycopg.Cursor.copy, []
+
+    def copy(cursor, statement, *args, **kwargs):
+        if not failures:
+            failures.append(statement)
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return real(cursor, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    in_transaction(database(push_app), lambda s: apply(s, [job], T0, "a" * 32, kinds=registry(push_app), retry=RETRY))
+    with push_app.app_context(), db.begin() as session:
+        assert session.scalars(select(Delivery.outcome)).all() == ["ok"]
+    assert len(failures) == 1 and rows(push_app)[(job.sub["id"], "hydration")].occurrence == 1
+
+
 def test_rows_not_sent_before_the_deadline_are_given_back_unchanged(push_app, seeded):
     ids = seeded(3)
     jobs = claim(push_app, T0)

@@ -1,14 +1,15 @@
 """A batch's reads and writes in few statements. On PostgreSQL each update
-is one statement over a JSON text, the delivery log one COPY, and a
-batch's ids go as one JSON array text, not 500 parameters that SQLAlchemy
-renders and PostgreSQL plans anew each time: one round trip and no
-per-row Python work in SQLAlchemy, which is what held a burst back
-(bench/tick.py); SQLite, in-process and with one writer, takes
+is one statement over a JSON text and a batch's ids go as one JSON array
+text, not 500 parameters that SQLAlchemy renders and PostgreSQL plans
+anew each time: one round trip and no per-row Python work in SQLAlchemy,
+which is what held a burst back (bench/tick.py); the delivery log goes
+by COPY through psycopg. SQLite, in-process and with one writer, takes
 executemany and IN as they are."""
 import json
 from datetime import datetime
 
 from sqlalchemy import JSON, Text, bindparam, cast, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from webapp.store.models import Delivery, DueReminder, UTCDateTime
 
@@ -75,14 +76,23 @@ def finish(session, keys):
 def log_deliveries(session, rows):
     if not rows:
         return
-    if session.bind.dialect.name != "postgresql":
+    if session.bind.dialect.driver != "psycopg":  # SQLite (and any driver without COPY)
         session.execute(Delivery.__table__.insert(), rows)
         return
+    import psycopg  # only here: the embedded default (SQLite) installs without it
+
     utc = _MOMENT.process_bind_param  # naive UTC, as the columns hold it; ValueError for a naive one
-    with session.connection().connection.cursor() as cursor, cursor.copy(_PG_COPY_DELIVERIES) as copy:
-        for r in rows:  # in the statement's order
-            copy.write_row((r["subscription_id"], r["kind"], r["service"], utc(r["due_at"], None), r["occurrence"],
-                            utc(r["sent_at"], None), r["status"], r["outcome"], r["latency_ms"], r["error"]))
+    try:
+        with session.connection().connection.cursor() as cursor, cursor.copy(_PG_COPY_DELIVERIES) as copy:
+            for r in rows:  # in the statement's order
+                copy.write_row((r["subscription_id"], r["kind"], r["service"], utc(r["due_at"], None),
+                                r["occurrence"], utc(r["sent_at"], None), r["status"], r["outcome"],
+                                r["latency_ms"], r["error"]))
+    except psycopg.Error as exc:
+        # As SQLAlchemy would raise it, so that in_transaction tries a
+        # deadlock or a lock timeout again, as it does for every statement.
+        raise DBAPIError.instance(_PG_COPY_DELIVERIES, None, exc, psycopg.Error,
+                                  dialect=session.bind.dialect) from exc
 
 
 def _write(session, rows, pg_statement, statement):
