@@ -181,7 +181,6 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
                         ratio, c, b = runs[len(runs) // 2]
                         name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
                         results[name], results[name + "_limit"] = c, b
-                        results[name + "_limits"] = (min(limits), max(limits))
                         spread = (f" (of {repeat}: {100 * runs[0][0]:.0f} to {100 * runs[-1][0]:.0f} %; "
                                   f"(b) read {min(limits):,.0f} to {max(limits):,.0f})" if repeat > 1 else "")
                         out(f"  Unknot dispatch pass, {backend}, {_how(procs):<24} {c:9,.0f} msg/s   "
