@@ -19,6 +19,7 @@ Goals (DESIGN.md): c >= 4 x a and >= 50 % of b; at 50 ms, c >= 80 % of b
 (N >= 3,000) and >= 30 x sequential.
 
     python -m bench.fanout            # N = 5,000
+    python -m bench.fanout --n 3000,5000,20000 --db postgresql   # and what a pass pays whatever its size
     python -m bench.fanout --n 200 --seq-n 20 --latency-ms 50 --db sqlite --processes default,0
 """
 from __future__ import annotations
@@ -189,9 +190,24 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
     return results
 
 
+def fixed_and_steady(points):
+    """Where passes of several sizes lose their time: from (N, ratio to (b))
+    of each, by least squares over a pass's time in messages of (b)
+    (N / ratio = N / R + F), the steady ratio R and the fixed cost F (in
+    messages of (b)), which a pass pays whatever its size (starting its
+    sender processes, the first claim and connections, the last answer's
+    latency, the last write). At least two different sizes."""
+    xs, ts = [n for n, _ in points], [n / r for n, r in points]
+    mx, mt = sum(xs) / len(xs), sum(ts) / len(ts)
+    slope = sum((x - mx) * (t - mt) for x, t in zip(xs, ts)) / sum((x - mx) ** 2 for x in xs)
+    return 1 / slope, mt - slope * mx
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--n", default="5000",
+                        help="N, or several (3000,5000,20000): then each in turn, and the steady ratio and "
+                             "fixed cost fitted over them")
     parser.add_argument("--naive-n", type=int, default=None, help="messages for (a); default N")
     parser.add_argument("--seq-n", type=int, default=100, help="messages for the sequential loop with latency")
     parser.add_argument("--latency-ms", type=float, default=50.0)
@@ -201,9 +217,20 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3,
                         help="passes with latency, each between two measures of (b); the median is shown")
     args = parser.parse_args(argv)
-    measure(args.n, args.seq_n, args.latency_ms, args.db, args.naive_n,
-            processes=tuple(None if p == "default" else int(p) for p in args.processes.split(",")),
-            repeat=args.repeat)
+    sizes = [int(n) for n in args.n.split(",")]
+    processes = tuple(None if p == "default" else int(p) for p in args.processes.split(","))
+    runs = [(n, measure(n, args.seq_n, args.latency_ms, args.db, args.naive_n, processes=processes,
+                        repeat=args.repeat)) for n in sizes]
+    if len(set(sizes)) > 1 and args.latency_ms:
+        print(f"fitted over N = {', '.join(f'{n:,}' for n in sizes)} at {args.latency_ms:g} ms "
+              f"(a pass's time = N / R + F, in messages of (b)):")
+        for backend in common.backends(args.db):
+            for procs in processes:
+                name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
+                steady, fixed = fixed_and_steady([(n, r[name] / r[name + "_limit"]) for n, r in runs])
+                limit = sorted(r[name + "_limit"] for _, r in runs)[len(runs) // 2]
+                print(f"  {backend}, {_how(procs)}: steady R = {100 * steady:.0f} % of (b), fixed F = "
+                      f"{fixed:,.0f} messages = {1000 * fixed / limit:.0f} ms at (b) {limit:,.0f} msg/s")
 
 
 if __name__ == "__main__":

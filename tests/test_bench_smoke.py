@@ -14,6 +14,21 @@ def test_fanout_bench_runs():
     assert r["c_latency_sqlite"] > 0 and r["c_latency_sqlite_limit"] > 0
 
 
+def test_fanout_fit_finds_the_steady_ratio_and_the_fixed_cost():
+    # Passes that pay 900 messages' worth of (b) whatever their size, and run at 0.9 of (b) otherwise.
+    points = [(n, n / (n / 0.9 + 900)) for n in (3000, 5000, 20000)]
+    steady, fixed = fanout.fixed_and_steady(points)
+    assert steady == pytest.approx(0.9) and fixed == pytest.approx(900)
+
+
+def test_fanout_bench_fits_over_several_sizes(capsys):
+    fanout.main(["--n", "30,60", "--naive-n", "3", "--seq-n", "2", "--latency-ms", "5", "--db", "sqlite",
+                 "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert out.count("fan-out of N =") == 2
+    assert "fitted over N = 30, 60 at 5 ms" in out and "sqlite, defaults: steady R =" in out
+
+
 def test_budget_bench_runs():
     (row,) = budget.measure(n=200, latency_ms=5, db="sqlite", passes=1, quiet=True)
     assert row["rate"] > 0 and row["crypto_us"] > 0 and row["whole_us"] > 0 and 0 <= row["busy"] <= 1
