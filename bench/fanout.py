@@ -19,13 +19,14 @@ Goals (DESIGN.md): c >= 4 x a and >= 50 % of b; at 50 ms, c >= 80 % of b
 (N >= 3,000) and >= 30 x sequential.
 
     python -m bench.fanout            # N = 5,000
-    python -m bench.fanout --n 3000,5000,20000 --db postgresql   # and what a pass pays whatever its size
+    python -m bench.fanout --n 3000,5000,20000 --naive-n 50 --seq-n 20 --repeat 9   # and what a pass pays
     python -m bench.fanout --n 200 --seq-n 20 --latency-ms 50 --db sqlite --processes default,0
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -192,20 +193,32 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
 
 def fixed_and_steady(points):
     """Where passes of several sizes lose their time: from (N, ratio to (b))
-    of each, by least squares over a pass's time in messages of (b)
-    (N / ratio = N / R + F), the steady ratio R and the fixed cost F (in
-    messages of (b)), which a pass pays whatever its size (starting its
-    sender processes, the first claim and connections, the last answer's
-    latency, the last write). At least two different sizes."""
-    xs, ts = [n for n, _ in points], [n / r for n, r in points]
-    mx, mt = sum(xs) / len(xs), sum(ts) / len(ts)
-    slope = sum((x - mx) * (t - mt) for x, t in zip(xs, ts)) / sum((x - mx) ** 2 for x in xs)
-    return 1 / slope, mt - slope * mx
+    of each, the steady ratio R and the fixed cost F (in messages of (b))
+    of a pass's time N / ratio = N / R + F, which a pass pays whatever its
+    size (starting its sender processes, the first claim and connections,
+    the last answer's latency, the last write). Least squares of 1 / ratio
+    = 1 / R + F / N on 1 / N, so that every size weighs alike. At least
+    two different sizes."""
+    xs, ys = [1 / n for n, _ in points], [1 / r for _, r in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    fixed = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return 1 / (my - fixed * mx), fixed
+
+
+def _sizes(text):
+    """--n: one size or several, comma-separated, each a whole number above 0."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be whole numbers, comma-separated (3000,5000): {text!r}")
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be at least 1: {text!r}")
+    return sizes
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", default="5000",
+    parser.add_argument("--n", type=_sizes, default=[5000],
                         help="N, or several (3000,5000,20000): then each in turn, and the steady ratio and "
                              "fixed cost fitted over them")
     parser.add_argument("--naive-n", type=int, default=None, help="messages for (a); default N")
@@ -217,21 +230,26 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3,
                         help="passes with latency, each between two measures of (b); the median is shown")
     args = parser.parse_args(argv)
-    sizes = [int(n) for n in args.n.split(",")]
+    sizes = args.n
     processes = tuple(None if p == "default" else int(p) for p in args.processes.split(","))
     runs = [(n, measure(n, args.seq_n, args.latency_ms, args.db, args.naive_n, processes=processes,
                         repeat=args.repeat)) for n in sizes]
     if len(set(sizes)) > 1 and args.latency_ms:
         print(f"fitted over N = {', '.join(f'{n:,}' for n in sizes)} at {args.latency_ms:g} ms "
               f"(a pass's time = N / R + F, in messages of (b)):")
-        for backend in common.backends(args.db):
+        for backend in ("sqlite", "postgresql"):
             for procs in processes:
                 name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
+                if not all(name in r for _, r in runs):  # a database that was not reachable throughout
+                    continue
                 steady, fixed = fixed_and_steady([(n, r[name] / r[name + "_limit"]) for n, r in runs])
-                limit = sorted(r[name + "_limit"] for _, r in runs)[len(runs) // 2]
+                limit = statistics.median(r[name + "_limit"] for _, r in runs)
+                if steady <= 0 or fixed < 0:
+                    print(f"  {backend}, {_how(procs)}: no fit (the ratios do not rise with N towards a "
+                          f"steady one as N / R + F would)")
+                    continue
                 print(f"  {backend}, {_how(procs)}: steady R = {100 * steady:.0f} % of (b), fixed F = "
                       f"{fixed:,.0f} messages = {1000 * fixed / limit:.0f} ms at (b) {limit:,.0f} msg/s")
-
 
 if __name__ == "__main__":
     sys.exit(main())

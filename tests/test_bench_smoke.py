@@ -21,12 +21,42 @@ def test_fanout_fit_finds_the_steady_ratio_and_the_fixed_cost():
     assert steady == pytest.approx(0.9) and fixed == pytest.approx(900)
 
 
-def test_fanout_bench_fits_over_several_sizes(capsys):
+def test_fanout_fit_is_least_squares_over_every_size():
+    points = [(3000, 0.70), (5000, 0.80), (10000, 0.79), (20000, 0.83)]
+    steady, fixed = fanout.fixed_and_steady(points)
+    # The normal equations: the residuals of 1 / ratio against 1 / N sum to
+    # nothing, and so do they weighted by 1 / N (a line through two of the
+    # points, or a fit of another quantity, leaves them apart from 0).
+    residuals = [(1 / r - (1 / steady + fixed / n), 1 / n) for n, r in points]
+    assert sum(e for e, _ in residuals) == pytest.approx(0, abs=1e-12)
+    assert sum(e * x for e, x in residuals) == pytest.approx(0, abs=1e-15)
+    assert 0.8 < steady < 0.9 and fixed > 0
+
+
+def test_fanout_bench_prints_the_fit_over_several_sizes(monkeypatch, capsys):
+    def measure(n, *args, **kwargs):  # passes at 0.9 of (b) 8,000 msg/s, plus 800 messages' worth
+        rate = 8000 * n / (n / 0.9 + 800)
+        return {"c_latency_sqlite": rate, "c_latency_sqlite_limit": 8000.0}
+
+    monkeypatch.setattr(fanout, "measure", measure)
+    fanout.main(["--n", "3000,5000,20000", "--db", "sqlite"])
+    out = capsys.readouterr().out
+    assert "fitted over N = 3,000, 5,000, 20,000 at 50 ms" in out
+    assert "sqlite, defaults: steady R = 90 % of (b), fixed F = 800 messages = 100 ms at (b) 8,000 msg/s" in out
+
+
+def test_fanout_bench_runs_several_sizes(capsys):
     fanout.main(["--n", "30,60", "--naive-n", "3", "--seq-n", "2", "--latency-ms", "5", "--db", "sqlite",
                  "--repeat", "1"])
     out = capsys.readouterr().out
     assert out.count("fan-out of N =") == 2
-    assert "fitted over N = 30, 60 at 5 ms" in out and "sqlite, defaults: steady R =" in out
+    assert "fitted over N = 30, 60 at 5 ms" in out and "  sqlite, defaults: " in out
+
+
+@pytest.mark.parametrize("sizes", ["3,000", "5000,", "0,5000", "x"])
+def test_fanout_bench_refuses_sizes_that_are_not_counts(sizes):
+    with pytest.raises(SystemExit):
+        fanout.main(["--n", sizes])
 
 
 def test_budget_bench_runs():
