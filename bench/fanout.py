@@ -210,7 +210,8 @@ def _sizes(text):
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be whole numbers, comma-separated (3000,5000): {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"sizes must be whole numbers, comma-separated (3000,5000): {text!r}") from None
     if min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"sizes must be at least 1: {text!r}")
     return sizes
@@ -250,6 +251,7 @@ def main(argv=None):
                     continue
                 print(f"  {backend}, {_how(procs)}: steady R = {100 * steady:.0f} % of (b), fixed F = "
                       f"{fixed:,.0f} messages = {1000 * fixed / limit:.0f} ms at (b) {limit:,.0f} msg/s")
+
 
 if __name__ == "__main__":
     sys.exit(main())
