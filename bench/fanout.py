@@ -108,6 +108,11 @@ def _settings(procs):
     return {} if procs is None else {"SEND_PROCESSES": procs}
 
 
+def _key(what, backend, procs):
+    """The name of a pass's result in what measure() returns."""
+    return f"{what}_{backend}" + ("" if procs is None else f"_p{procs}")
+
+
 def _how(procs):
     return "defaults" if procs is None else ("no sender processes" if procs == 0 else
                                               f"{procs} sender processes")
@@ -153,7 +158,7 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
                     got = standin.stats()
                     assert counts == {"ok": n}, counts
                     assert got["count"] == n and got["distinct"] == n, got
-                    name = f"c_{backend}" + ("" if procs is None else f"_p{procs}")
+                    name = _key("c", backend, procs)
                     results[name] = c
                     out(f"  (c) Unknot dispatch pass ({backend}, {_how(procs) + ')':<26} {c:7,.0f} msg/s   "
                         f"= {c / a:4.1f} x (a), {100 * c / b:3.0f} % of (b)   "
@@ -181,7 +186,7 @@ def measure(n=5000, seq_n=100, latency_ms=50.0, db="both", naive_n=None, quiet=F
                             runs.append((c / b, c, b))
                         runs.sort()
                         ratio, c, b = runs[len(runs) // 2]
-                        name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
+                        name = _key("c_latency", backend, procs)
                         results[name], results[name + "_limit"] = c, b
                         spread = (f" (of {repeat}: {100 * runs[0][0]:.0f} to {100 * runs[-1][0]:.0f} %; "
                                   f"(b) read {min(limits):,.0f} to {max(limits):,.0f})" if repeat > 1 else "")
@@ -240,7 +245,7 @@ def main(argv=None):
               f"(a pass's time = N / R + F, in messages of (b)):")
         for backend in ("sqlite", "postgresql"):
             for procs in processes:
-                name = f"c_latency_{backend}" + ("" if procs is None else f"_p{procs}")
+                name = _key("c_latency", backend, procs)
                 if not all(name in r for _, r in runs):  # a database that was not reachable throughout
                     continue
                 steady, fixed = fixed_and_steady([(n, r[name] / r[name + "_limit"]) for n, r in runs])
