@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from tests.conftest import reconfigure
 from tests.seed import add_due
@@ -156,6 +156,33 @@ def test_the_delivery_log_keeps_every_field_as_it_was_sent(push_app, seeded):
     assert got == {"subscription_id": job.sub["id"], "kind": "hydration", "service": "https://push.example",
                    "due_at": job.row["due_at"], "occurrence": 0, "sent_at": sent.astimezone(timezone.utc),
                    "status": 400, "outcome": "drop", "latency_ms": 3123, "error": error}
+
+
+@pytest.mark.parametrize("storage", ["sqlite"], indirect=True)  # SQLite keeps moments as text
+def test_a_batch_stores_its_moments_as_sqlalchemy_itself_would(push_app, seeded):
+    """A batch's writes on SQLite bypass SQLAlchemy's executemany, and SQLite
+    compares moments as text (a claim's due_at <= now): each moment written
+    must be stored as SQLAlchemy's own UPDATE stores it, whole seconds and not."""
+    seeded(2)
+    jobs = claim(push_app, T0)
+    for job, sent in zip(jobs, (T0 + timedelta(seconds=2), T0 + timedelta(seconds=2, microseconds=123457))):
+        job.started, job.outcome, job.status = True, "ok", 201
+        in_transaction(database(push_app), lambda s: apply(s, [job], sent, "a" * 32, kinds=registry(push_app),
+                                                            retry=RETRY))
+    checked = 0
+    with push_app.app_context(), db.begin() as session:
+        raw = session.connection().exec_driver_sql
+        for table, columns in (("due_reminders", ("due_at", "expires_at")), ("deliveries", ("due_at", "sent_at"))):
+            model = DueReminder if table == "due_reminders" else Delivery
+            for rowid, *texts in raw(f"SELECT rowid, {', '.join(columns)} FROM {table}").all():
+                for column, stored in zip(columns, texts):
+                    moment = session.scalar(select(getattr(model, column)).where(literal_column("rowid") == rowid))
+                    session.execute(model.__table__.update().where(literal_column("rowid") == rowid)
+                                    .values({column: moment}))
+                    again = raw(f"SELECT {column} FROM {table} WHERE rowid = ?", (rowid,)).scalar()
+                    assert stored == again, (table, column)
+                    checked += 1
+    assert checked == 8
 
 
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # the COPY is PostgreSQL's

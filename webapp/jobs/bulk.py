@@ -4,11 +4,12 @@ text, not 500 parameters that SQLAlchemy renders and PostgreSQL plans
 anew each time: one round trip and no per-row Python work in SQLAlchemy,
 which is what held a burst back (bench/tick.py); the delivery log goes
 by COPY through psycopg. SQLite, in-process and with one writer, takes
-executemany and IN as they are."""
+IN as it is and each write as one executemany of tuples that SQLAlchemy
+compiled once (no per-row work in SQLAlchemy there either)."""
 import json
 from datetime import datetime
 
-from sqlalchemy import JSON, Text, bindparam, cast, func, select, text, update
+from sqlalchemy import JSON, Text, bindparam, cast, func, null, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from webapp.store.models import Delivery, DueReminder, UTCDateTime
@@ -25,8 +26,8 @@ _RESULT = (
         expires_at=bindparam("v_expires_at", type_=UTCDateTime()),
         occurrence=bindparam("v_occurrence"),
         last_tip=bindparam("v_last_tip"),
-        lease_until=None,
-        claim=None,
+        lease_until=null(),
+        claim=null(),
     )
 )
 _FINISH = T.delete().where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
@@ -77,7 +78,7 @@ def log_deliveries(session, rows):
     if not rows:
         return
     if session.bind.dialect.driver != "psycopg":  # SQLite (and any driver without COPY)
-        session.execute(Delivery.__table__.insert(), rows)
+        _executemany(session, Delivery.__table__.insert(), rows)
         return
     import psycopg  # only here: the embedded default (SQLite) installs without it
 
@@ -99,23 +100,63 @@ def _write(session, rows, pg_statement, statement):
     if not rows:
         return
     if session.bind.dialect.name == "postgresql":
-        session.execute(pg_statement, {"rows": json.dumps(rows, default=_IsoMoments().text)})
+        session.execute(pg_statement, {"rows": json.dumps(rows, default=_Moments(_iso).text)})
     else:
-        session.execute(statement, rows)
+        _executemany(session, statement, rows)
 
 
-class _IsoMoments:
-    """Moments as the JSON statement reads them, each written once: a batch's
-    rows share a few (the time it was sent, the due times of a shared plan),
-    and isoformat costs ~1.7 µs where a look-up costs a tenth of that."""
+def _executemany(session, statement, rows):
+    """``statement`` for each of ``rows`` (dicts by parameter name, all with
+    the same keys), as the driver's executemany of tuples: compiled once per
+    dialect, moments converted by UTCDateTime's own bind processor once per
+    batch. Through SQLAlchemy's executemany, building and converting each
+    row's parameters cost more than the driver's own work (python -m
+    bench.claims --db sqlite)."""
+    dialect = session.bind.dialect
+    sql, names, moments = _compiled(statement, dialect, tuple(rows[0]))
+    to_text = _Moments(_MOMENT.dialect_impl(dialect).bind_processor(dialect)).text
+    values = []
+    for r in rows:
+        row = [r[name] for name in names]
+        for i in moments:
+            if row[i] is not None:
+                row[i] = to_text(row[i])
+        values.append(tuple(row))
+    session.connection().exec_driver_sql(sql, values)
 
-    def __init__(self):
+
+_COMPILED = {}
+
+
+def _compiled(statement, dialect, keys):
+    """(SQL, its parameters' names in order, the places of those that are moments)."""
+    key = (statement, type(dialect), dialect.paramstyle, keys)
+    found = _COMPILED.get(key)
+    if found is None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        names = tuple(compiled.positiontup)
+        found = _COMPILED[key] = (str(compiled), names, tuple(
+            i for i, name in enumerate(names) if isinstance(compiled.binds[name].type, UTCDateTime)))
+    return found
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # refused, as UTCDateTime does
+        raise ValueError("naive datetime")
+    return moment.isoformat()
+
+
+class _Moments:
+    """Moments converted once each: a batch's rows share a few (the time it
+    was sent, the due times of a shared plan), and a conversion costs ~1.7 µs
+    where a look-up costs a tenth of that."""
+
+    def __init__(self, convert):
+        self._convert = convert
         self._texts = {}
 
     def text(self, moment: datetime) -> str:
         found = self._texts.get(moment)
         if found is None:
-            if moment.tzinfo is None:  # refused, as UTCDateTime does
-                raise ValueError("naive datetime")
-            found = self._texts[moment] = moment.isoformat()
+            found = self._texts[moment] = self._convert(moment)
         return found
