@@ -185,6 +185,21 @@ def test_a_batch_stores_its_moments_as_sqlalchemy_itself_would(push_app, seeded)
     assert checked == 8
 
 
+@pytest.mark.parametrize("storage", ["sqlite"], indirect=True)
+def test_each_statement_a_batch_writes_is_compiled_once(push_app, seeded, monkeypatch):
+    """A worker writes batches for days: what the SQLite writes compile is
+    kept once per statement, not once per batch."""
+    from webapp.jobs import bulk
+
+    monkeypatch.setattr(bulk, "_COMPILED", {})
+    seeded(3)
+    for token in ("a" * 32, "b" * 32, "c" * 32):
+        [job] = claim(push_app, T0, limit=1, token=token)
+        job.started, job.outcome, job.status = True, "ok", 201
+        in_transaction(database(push_app), lambda s: apply(s, [job], T0, token, kinds=registry(push_app), retry=RETRY))
+    assert len(bulk._COMPILED) == 2  # the rows' next due times, the delivery log
+
+
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # the COPY is PostgreSQL's
 def test_a_deadlock_in_the_delivery_log_copy_is_tried_again_like_any_statement(push_app, seeded, monkeypatch):
     """The log's COPY goes through psycopg itself, not SQLAlchemy: its

@@ -32,6 +32,7 @@ _RESULT = (
 )
 _FINISH = T.delete().where(T.c.subscription_id == bindparam("k_sid"), T.c.kind == bindparam("k_kind"),
                            T.c.claim == bindparam("k_claim"))
+_LOG_DELIVERIES = Delivery.__table__.insert()
 
 # A batch goes to PostgreSQL as one JSON text, read back as rows: the
 # encoding is C (json), where array parameters cost psycopg per element.
@@ -78,7 +79,7 @@ def log_deliveries(session, rows):
     if not rows:
         return
     if session.bind.dialect.driver != "psycopg":  # SQLite (and any driver without COPY)
-        _executemany(session, Delivery.__table__.insert(), rows)
+        _executemany(session, _LOG_DELIVERIES, rows)
         return
     import psycopg  # only here: the embedded default (SQLite) installs without it
 
@@ -125,7 +126,7 @@ def _executemany(session, statement, rows):
     session.connection().exec_driver_sql(sql, values)
 
 
-_COMPILED = {}
+_COMPILED = {}  # one entry per statement above, dialect and set of row keys
 
 
 def _compiled(statement, dialect, keys):
