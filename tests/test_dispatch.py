@@ -6,6 +6,7 @@ import threading
 import time
 from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import literal_column, select
@@ -198,6 +199,74 @@ def test_each_statement_a_batch_writes_is_compiled_once(push_app, seeded, monkey
         job.started, job.outcome, job.status = True, "ok", 201
         in_transaction(database(push_app), lambda s: apply(s, [job], T0, token, kinds=registry(push_app), retry=RETRY))
     assert len(bulk._COMPILED) == 2  # the rows' next due times, the delivery log
+
+
+def test_a_moment_given_twice_in_one_batch_keeps_its_own_instant():
+    """A batch converts each moment once; the two 02:30s of the night Berlin's
+    clocks go back are equal in their own zone yet an hour apart."""
+    from sqlalchemy.dialects import sqlite
+
+    from webapp.jobs import bulk
+    from webapp.store.models import UTCDateTime
+
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    second = first.replace(fold=1)
+    dialect = sqlite.dialect()
+    as_stored = bulk._Moments(UTCDateTime().dialect_impl(dialect).bind_processor(dialect)).text
+    assert (as_stored(first), as_stored(second)) == ("2026-10-25 00:30:00.000000", "2026-10-25 01:30:00.000000")
+    as_json = bulk._Moments(bulk._iso).text
+    assert (as_json(first), as_json(second)) == ("2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00")
+
+
+def test_a_naive_moment_is_refused_and_nothing_of_the_batch_is_written(push_app, seeded):
+    """Moments are written as UTC: one without a zone is a bug, refused before
+    anything of its batch is written, on either backend's way of writing."""
+    from webapp.jobs import bulk
+
+    seeded(1)
+    [job] = claim(push_app, T0)
+    naive = (T0 + timedelta(hours=2)).replace(tzinfo=None)
+    update = {"k_sid": job.sub["id"], "k_kind": "hydration", "k_claim": "a" * 32, "v_due_at": naive,
+              "v_attempts": 0, "v_expires_at": None, "v_occurrence": 1, "v_last_tip": None}
+    log = {"subscription_id": job.sub["id"], "kind": "hydration", "service": "https://p.example", "due_at": T0,
+           "occurrence": 0, "sent_at": naive, "status": 201, "outcome": "ok", "latency_ms": 5, "error": None}
+    for write in (lambda s: bulk.update_results(s, [update]), lambda s: bulk.log_deliveries(s, [log])):
+        with pytest.raises(ValueError, match="naive"):
+            in_transaction(database(push_app), write)
+    [row] = rows(push_app).values()
+    assert (row.claim, row.occurrence, row.due_at) == ("a" * 32, 0, T0 - timedelta(seconds=1))
+    with push_app.app_context(), db.begin() as session:
+        assert session.scalars(select(Delivery)).all() == []
+
+
+def test_a_driver_with_named_parameters_writes_a_batch_too(tmp_path):
+    """Any SQLAlchemy URL may be configured; a driver whose parameters are
+    named, not positional, takes each row by name."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from webapp.jobs import bulk
+    from webapp.store.models import Base
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'named.sqlite'}", paramstyle="named")
+    assert not engine.dialect.positional
+    Base.metadata.create_all(engine)
+    later = T0 + timedelta(hours=2, microseconds=5)
+    with Session(engine) as session, session.begin():
+        session.add(DueReminder(subscription_id="s", kind="hydration", due_at=T0, occurrence=0, attempts=0,
+                                claim="t"))
+        session.flush()
+        bulk.update_results(session, [{"k_sid": "s", "k_kind": "hydration", "k_claim": "t", "v_due_at": later,
+                                       "v_attempts": 0, "v_expires_at": None, "v_occurrence": 1, "v_last_tip": 2}])
+        bulk.log_deliveries(session, [{"subscription_id": "s", "kind": "hydration", "service": "https://p.example",
+                                       "due_at": T0, "occurrence": 0, "sent_at": later, "status": 201,
+                                       "outcome": "ok", "latency_ms": 5, "error": None}])
+    with Session(engine) as session:
+        row = session.scalars(select(DueReminder)).one()
+        logged = session.scalars(select(Delivery)).one()
+        assert (row.due_at, row.occurrence, row.last_tip, row.claim) == (later, 1, 2, None)
+        assert (logged.sent_at, logged.due_at, logged.outcome) == (later, T0, "ok")
+    engine.dispose()
 
 
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # the COPY is PostgreSQL's

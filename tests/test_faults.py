@@ -114,6 +114,40 @@ def test_a_locked_sqlite_database_is_waited_for_and_retried(make_app, push_servi
     assert len(push_service.wait_for(3)) == 3
 
 
+@pytest.mark.parametrize("storage", ["sqlite"], indirect=True)
+def test_a_sqlite_database_locked_while_a_batch_is_written_is_waited_for_and_retried(make_app, push_service,
+                                                                                     storage, monkeypatch):
+    """The lock comes after the claim, as the batch's results are written:
+    its rows are written once the lock goes, none lost, none sent twice."""
+    app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SQLITE_BUSY_TIMEOUT=0.1)
+    ids = seed(app, push_service, 3)
+    path = storage.url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=5, check_same_thread=False)
+    release = threading.Timer(0.8, lambda: blocker.execute("COMMIT"))
+    real_apply, locked = dispatch.apply, []
+
+    def apply(session, **kwargs):
+        if not locked:  # hold the write lock from the first write on, for longer than the busy timeout
+            locked.append(blocker.execute("BEGIN IMMEDIATE"))
+            release.start()
+        return real_apply(session, **kwargs)
+
+    monkeypatch.setattr(dispatch, "apply", apply)
+    try:
+        started = time.monotonic()
+        counts = run(app)
+    finally:
+        if locked:
+            release.join()
+        blocker.close()
+    assert counts == {"ok": 3} and locked
+    assert time.monotonic() - started >= 0.7
+    assert len(push_service.wait_for(3)) == 3
+    with app.app_context(), db.begin() as session:
+        assert sorted(session.scalars(select(Delivery.subscription_id))) == sorted(ids)
+        assert {r.occurrence for r in session.scalars(select(DueReminder))} == {1}
+
+
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)
 def test_rows_locked_by_another_transaction_are_skipped_then_sent(make_app, push_service):
     app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin)

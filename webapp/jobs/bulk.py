@@ -108,11 +108,11 @@ def _write(session, rows, pg_statement, statement):
 
 def _executemany(session, statement, rows):
     """``statement`` for each of ``rows`` (dicts by parameter name, all with
-    the same keys), as the driver's executemany of tuples: compiled once per
-    dialect, moments converted by UTCDateTime's own bind processor once per
-    batch. Through SQLAlchemy's executemany, building and converting each
-    row's parameters cost more than the driver's own work (python -m
-    bench.claims --db sqlite)."""
+    the same keys), as one executemany of the driver's own: compiled once
+    (``_compiled``), moments converted by UTCDateTime's own bind processor
+    for the dialect once per batch. Through SQLAlchemy's executemany,
+    building and converting each row's parameters cost more than SQLite's
+    own work (python -m bench.claims --db sqlite)."""
     dialect = session.bind.dialect
     sql, names, moments = _compiled(statement, dialect, tuple(rows[0]))
     to_text = _Moments(_MOMENT.dialect_impl(dialect).bind_processor(dialect)).text
@@ -122,20 +122,21 @@ def _executemany(session, statement, rows):
         for i in moments:
             if row[i] is not None:
                 row[i] = to_text(row[i])
-        values.append(tuple(row))
+        values.append(tuple(row) if dialect.positional else dict(zip(names, row)))
     session.connection().exec_driver_sql(sql, values)
 
 
-_COMPILED = {}  # one entry per statement above, dialect and set of row keys
+_COMPILED = {}  # one entry per statement above, kind of dialect and row keys (in their order)
 
 
 def _compiled(statement, dialect, keys):
-    """(SQL, its parameters' names in order, the places of those that are moments)."""
+    """(SQL, its parameters' names, in order where the driver's are
+    positional (SQLite's), the places of those that are moments)."""
     key = (statement, type(dialect), dialect.paramstyle, keys)
     found = _COMPILED.get(key)
     if found is None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        names = tuple(compiled.positiontup)
+        names = tuple(compiled.positiontup if dialect.positional else compiled.binds)
         found = _COMPILED[key] = (str(compiled), names, tuple(
             i for i, name in enumerate(names) if isinstance(compiled.binds[name].type, UTCDateTime)))
     return found
@@ -157,7 +158,10 @@ class _Moments:
         self._texts = {}
 
     def text(self, moment: datetime) -> str:
-        found = self._texts.get(moment)
+        # fold in the key: the two 02:30s of a night whose clocks go back
+        # compare equal in their own zone, an hour apart.
+        key = (moment, moment.fold)
+        found = self._texts.get(key)
         if found is None:
-            found = self._texts[moment] = self._convert(moment)
+            found = self._texts[key] = self._convert(moment)
         return found
