@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, any_, cast, func, literal_column, or_, select, update
+from sqlalchemy import Text, cast, or_, select, update
 
 from webapp.jobs import bulk
 from webapp.store.models import DueReminder, Subscription
@@ -38,30 +38,20 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
     table) in a second one."""
     S = Subscription.__table__
     subscription = (S.c.endpoint, S.c.p256dh, S.c.auth, cast(S.c.plan, Text).label("plan_key"))
-
-    def due_and_free(table):
-        return table.c.due_at <= now, or_(table.c.lease_until.is_(None), table.c.lease_until < now)
-
+    free = or_(T.c.lease_until.is_(None), T.c.lease_until < now)
+    picked = (
+        select(T.c.subscription_id, T.c.kind)
+        .where(T.c.due_at <= now, free)
+        .order_by(T.c.due_at)
+        .limit(limit)
+    )
     lease_them = update(T).values(lease_until=now + lease, claim=token)
     if session.bind.dialect.name == "postgresql":
-        # The rows are picked by their ctid, which a TID scan reads back: a
-        # join on the key instead was planned as a hash join over the whole
-        # table while it is small (thousands of rows) or its statistics
-        # are new, at every claim. The rows are locked, so their ctid
-        # holds until this statement's UPDATE; being due and free is checked
-        # again there all the same.
-        due = T.alias("due")
-        ctids = (
-            select(literal_column("due.ctid"))
-            .where(*due_and_free(due))
-            .order_by(due.c.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        picked = picked.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
         result = session.execute(
             lease_them
-            .where(literal_column("due_reminders.ctid") == any_(func.array(ctids.scalar_subquery())),
-                   *due_and_free(T), S.c.id == T.c.subscription_id)
+            .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind,
+                   S.c.id == T.c.subscription_id)
             .returning(*T.c, *subscription)
         )
         keys, width = tuple(result.keys()), len(T.c)  # the row's columns, then its subscription's
@@ -74,8 +64,7 @@ def claim(session, now: datetime, limit: int, *, lease: timedelta, token: str) -
             if sid not in subs:
                 subs[sid] = dict(zip(sub_keys, (sid, *r[width:])))
     else:
-        picked = (select(T.c.subscription_id, T.c.kind).where(*due_and_free(T)).order_by(T.c.due_at).limit(limit)
-                  .cte("picked"))
+        picked = picked.cte("picked")
         result = session.execute(
             lease_them
             .where(T.c.subscription_id == picked.c.subscription_id, T.c.kind == picked.c.kind)
