@@ -269,6 +269,48 @@ def test_a_driver_with_named_parameters_writes_a_batch_too(tmp_path):
     engine.dispose()
 
 
+def test_a_dispatch_pass_never_configures_the_orm(tmp_path):
+    """A `reminders dispatch` process runs one pass: nothing on its way uses
+    the ORM, so the mappers are not configured in the middle of it (a cost
+    paid once a process, while the sender processes encrypt). A new
+    interpreter, as the command has: in this one the mappers are long set up."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os, sys
+        from datetime import datetime, timedelta, timezone
+        from sqlalchemy import insert, inspect
+        from tests.seed import awake_plan
+        from webapp import create_app
+        from webapp.jobs import dispatch
+        from webapp.store.db import database
+        from webapp.store.models import DueReminder, Subscription, WaterLog
+        tmp = sys.argv[1]
+        app = create_app({"TESTING": True, "SCHEDULER": "off", "DATABASE_URL": f"sqlite:///{tmp}/d.db",
+                          "VAPID_PRIVATE_KEY": os.path.join(tmp, "v.pem"), "SEND_PROCESSES": 0,
+                          "PUSH_ALLOWED_ORIGINS": "http://127.0.0.1:9"})
+        app.extensions["unknot_role"] = "dispatch"
+        now = datetime.now(timezone.utc)
+        with app.app_context(), database(app).begin() as session:  # keys no sender can use: nothing goes out
+            session.execute(insert(Subscription.__table__), [{
+                "id": "s", "endpoint": "http://127.0.0.1:9/push/s", "p256dh": "x", "auth": "y", "token_hash": "h",
+                "plan": awake_plan(now), "created_at": now}])
+            session.execute(insert(DueReminder.__table__), [{
+                "subscription_id": "s", "kind": "hydration", "due_at": now - timedelta(seconds=1), "occurrence": 0,
+                "attempts": 0, "expires_at": now + timedelta(hours=1)}])
+        with app.app_context():
+            counts = dispatch.run_pass(app)
+        print(dict(counts), inspect(WaterLog).configured)
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "{'drop': 1} False"
+
+
 @pytest.mark.parametrize("storage", ["postgresql"], indirect=True)  # the COPY is PostgreSQL's
 def test_a_deadlock_in_the_delivery_log_copy_is_tried_again_like_any_statement(push_app, seeded, monkeypatch):
     """The log's COPY goes through psycopg itself, not SQLAlchemy: its

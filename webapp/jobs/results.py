@@ -29,11 +29,14 @@ def _glasses(session, jobs, kinds, now):
     if not water:
         return {}
     since = min(_next_after(j.row, now) for j in water).astimezone(timezone.utc).date() - timedelta(days=1)
+    # The table's columns, not the ORM's: the dispatch pass uses no ORM, so a
+    # `reminders dispatch` process never configures the mappers mid-pass.
+    W = WaterLog.__table__
     counts = session.execute(
-        select(WaterLog.subscription_id, WaterLog.local_date, func.count())
-        .where(bulk.among(session, WaterLog.subscription_id, [j.sub["id"] for j in water]),
-               WaterLog.local_date >= since.isoformat())
-        .group_by(WaterLog.subscription_id, WaterLog.local_date)
+        select(W.c.subscription_id, W.c.local_date, func.count())
+        .where(bulk.among(session, W.c.subscription_id, [j.sub["id"] for j in water]),
+               W.c.local_date >= since.isoformat())
+        .group_by(W.c.subscription_id, W.c.local_date)
     ).all()
     return {(sid, day): n for sid, day, n in counts}
 
