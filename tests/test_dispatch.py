@@ -13,6 +13,7 @@ from sqlalchemy import literal_column, select
 
 from tests.conftest import reconfigure
 from tests.seed import add_due
+from webapp import ROOT
 from webapp.config import Settings
 from webapp.jobs import dispatch, scheduler, senders
 from webapp.jobs.claim import claim as claim_rows
@@ -304,8 +305,7 @@ def test_a_dispatch_pass_never_configures_the_orm(tmp_path):
             counts = dispatch.run_pass(app)
         print(dict(counts), inspect(WaterLog).configured)
     """)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "{'drop': 1} False"
