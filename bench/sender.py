@@ -11,7 +11,14 @@
      CPU per message is what sending costs beyond the encryption (requests,
      answers, the pool, the deadlines, the loop), measured on its own
      rather than as the difference of two noisy timings.
-  3. Parsing a new endpoint: the quick path for endpoints in their stored
+  3. What writing a request costs: each right after its own encryption,
+     against STEP encrypted first and then written back to back (as a
+     Deliverer does, webapp.push.sender.STEP), over plain sockets on 256
+     connections: to the stand-in, a process that sleeps between requests
+     (a write that finds it asleep wakes it), and to a listener that reads
+     nothing (nobody to wake, as with a service on another machine). The
+     µs of each write, and of each message's encryption and write.
+  4. Parsing a new endpoint: the quick path for endpoints in their stored
      form against the general parse (webapp.push.endpoints).
 
     python -m bench.sender                      # 10 batches, 50 ms, 5 rounds
@@ -22,6 +29,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
+import statistics
 import sys
 import tempfile
 import threading
@@ -104,7 +113,7 @@ def in_process(signer, standin, subs) -> dict:
 
 
 def parsing() -> dict | None:
-    """(3): µs to parse an endpoint seen for the first time, both ways (None
+    """(4): µs to parse an endpoint seen for the first time, both ways (None
     for code from before the quick path, run from a worktree)."""
     try:
         from webapp.push.endpoints import _parse_any, parse_endpoint
@@ -115,6 +124,69 @@ def parsing() -> dict | None:
     quick = min(timeit.repeat(lambda: parse_endpoint(next(urls)), number=20_000, repeat=5)) / 20_000
     general = min(timeit.repeat(lambda: _parse_any(next(urls)), number=20_000, repeat=5)) / 20_000
     return {"quick_us": 1e6 * quick, "general_us": 1e6 * general}
+
+
+def _drain(socks) -> None:
+    """Read whatever has come in on ``socks`` (answers, or requests nobody serves)."""
+    for sock in socks:
+        sock.setblocking(False)
+        try:
+            while sock.recv(1 << 16):
+                pass
+        except BlockingIOError:
+            pass
+        sock.setblocking(True)
+
+
+def _write_round(conns, subs, group) -> tuple[float, float]:
+    """(3): every message of ``subs`` encrypted and written, ``group`` at a
+    time; (µs a write, µs a message)."""
+    from webapp.push.message import encrypt, subscriber_keys
+
+    subscriber_keys.cache_clear()  # each key met for the first time, as in (b)
+    writing, started = 0.0, time.perf_counter()
+    for start in range(0, len(subs), group):
+        bodies = [encrypt(s["keys"]["p256dh"], s["keys"]["auth"], fanout.PAYLOAD) for s in subs[start:start + group]]
+        for i, body in enumerate(bodies, start):
+            head = (f"POST /push/x{i} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aes128gcm\r\n"
+                    f"TTL: 3600\r\nTopic: unknot-hydration\r\nContent-Length: {len(body)}\r\n\r\n")
+            request = head.encode("latin-1") + body
+            sock = conns[i % len(conns)]
+            before = time.perf_counter()
+            sock.sendall(request)
+            writing += time.perf_counter() - before
+    took = time.perf_counter() - started
+    subscriber_keys.cache_clear()
+    return 1e6 * writing / len(subs), 1e6 * took / len(subs)
+
+
+def writes(standin, subs, rounds, latency) -> dict:
+    """(3): {target: {group: [(µs a write, µs a message)] a round}}, groups 1 and STEP alternating."""
+    from webapp.push.sender import STEP
+
+    listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+    host, port = standin.origin.rsplit("//", 1)[1].rsplit(":", 1)
+    targets = {"stand-in": (host, int(port)), "listener": listener.getsockname()}
+    out, opened = {}, []
+    try:
+        for target, address in targets.items():
+            conns = [socket.create_connection(address, timeout=10) for _ in range(256)]
+            opened += conns
+            for conn in conns:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            served = conns if target == "stand-in" else [listener.accept()[0] for _ in conns]
+            opened += served if served is not conns else []
+            out[target] = {1: [], STEP: []}
+            for _ in range(rounds):
+                for group in (1, STEP):
+                    out[target][group].append(_write_round(conns, subs, group))
+                    time.sleep(latency + 0.05)  # the stand-in's answers come in meanwhile
+                    _drain(served)
+    finally:
+        for sock in opened:
+            sock.close()
+        listener.close()
+    return out
 
 
 def measure(batches=10, latency_ms=50.0, rounds=5, quiet=False):
@@ -144,9 +216,17 @@ def measure(batches=10, latency_ms=50.0, rounds=5, quiet=False):
             result["in_process"].append(r)
             out(f"  (2) one Deliverer in this process, a ready body for each message: "
                 f"{r['beyond_us']:4.1f} µs a message beyond the encryption")
+        result["writes"] = w = writes(standin, subs[:1024], rounds, latency_ms / 1000)
+        for target, how in (("stand-in", "to the stand-in, which sleeps between requests"),
+                            ("listener", "to a listener that reads nothing (nobody to wake)")):
+            (one, each), (step, grouped) = w[target].items()
+            median = [statistics.median(r[k] for r in rows) for rows in (each, grouped) for k in (0, 1)]
+            out(f"  (3) writes {how}, medians of {rounds}: right after each encryption {median[0]:4.1f} µs a "
+                f"write, {median[1]:5.1f} a message; {step} encrypted, then written back to back "
+                f"{median[2]:4.1f} µs a write, {median[3]:5.1f} a message")
     result["parsing"] = p = parsing()
     if p:
-        out(f"  (3) a new endpoint: quick parse {p['quick_us']:.1f} µs, general parse {p['general_us']:.1f} µs")
+        out(f"  (4) a new endpoint: quick parse {p['quick_us']:.1f} µs, general parse {p['general_us']:.1f} µs")
     return result
 
 

@@ -71,6 +71,8 @@ def test_sender_bench_runs():
     r = sender.measure(batches=1, latency_ms=5, rounds=1, quiet=True)
     assert r["alone"][0]["rate"] > 0 and r["in_process"][0]["beyond_us"] > 0
     assert 0 < r["parsing"]["quick_us"] < r["parsing"]["general_us"]
+    for target in ("stand-in", "listener"):
+        assert all(0 < write < whole for rows in r["writes"][target].values() for write, whole in rows)
 
 
 def test_claims_bench_runs():
