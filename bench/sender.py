@@ -11,15 +11,20 @@
      CPU per message is what sending costs beyond the encryption (requests,
      answers, the pool, the deadlines, the loop), measured on its own
      rather than as the difference of two noisy timings.
-  3. What writing a request costs: each right after its own encryption,
+  3. Parsing a new endpoint: the quick path for endpoints in their stored
+     form against the general parse (webapp.push.endpoints).
+  4. What writing a request costs: each right after its own encryption,
      against STEP encrypted first and then written back to back (as a
      Deliverer does, webapp.push.sender.STEP), over plain sockets on 256
-     connections: to the stand-in, a process that sleeps between requests
-     (a write that finds it asleep wakes it), and to a listener that reads
-     nothing (nobody to wake, as with a service on another machine). The
-     µs of each write, and of each message's encryption and write.
-  4. Parsing a new endpoint: the quick path for endpoints in their stored
-     form against the general parse (webapp.push.endpoints).
+     connections (up to 4 requests on one before their answers, where a
+     Deliverer waits for each): to the stand-in, a process that sleeps
+     between requests (a write that finds it asleep wakes it), and to a
+     listener that reads nothing (nobody to wake; the kernel's receiving
+     side still runs in this process's time, as it would not for a
+     service on another machine). The µs of each write, and of each
+     message's encryption and write: the latter also moves with the
+     encryption itself, which runs slower here between writes, and which
+     (4) does not tell apart.
 
     python -m bench.sender                      # 10 batches, 50 ms, 5 rounds
     python -m bench.sender --batches 2 --rounds 1 --latency-ms 5
@@ -113,7 +118,7 @@ def in_process(signer, standin, subs) -> dict:
 
 
 def parsing() -> dict | None:
-    """(4): µs to parse an endpoint seen for the first time, both ways (None
+    """(3): µs to parse an endpoint seen for the first time, both ways (None
     for code from before the quick path, run from a worktree)."""
     try:
         from webapp.push.endpoints import _parse_any, parse_endpoint
@@ -126,21 +131,27 @@ def parsing() -> dict | None:
     return {"quick_us": 1e6 * quick, "general_us": 1e6 * general}
 
 
-def _drain(socks) -> None:
-    """Read whatever has come in on ``socks`` (answers, or requests nobody serves)."""
+def _drain(socks) -> int:
+    """Read whatever has come in on ``socks`` (answers, or requests nobody
+    serves), without waiting; how many 201 answers were among it."""
+    answered = 0
     for sock in socks:
+        data, timeout = bytearray(), sock.gettimeout()
         sock.setblocking(False)
         try:
-            while sock.recv(1 << 16):
-                pass
+            while chunk := sock.recv(1 << 16):
+                data += chunk
         except BlockingIOError:
             pass
-        sock.setblocking(True)
+        finally:
+            sock.settimeout(timeout)
+        answered += data.count(b"HTTP/1.1 201 ")
+    return answered
 
 
 def _write_round(conns, subs, group) -> tuple[float, float]:
-    """(3): every message of ``subs`` encrypted and written, ``group`` at a
-    time; (µs a write, µs a message)."""
+    """(4): every message of ``subs`` encrypted and written, ``group`` at a
+    time; (µs a write, µs a message: its encryption and its write)."""
     from webapp.push.message import encrypt, subscriber_keys
 
     subscriber_keys.cache_clear()  # each key met for the first time, as in (b)
@@ -161,7 +172,9 @@ def _write_round(conns, subs, group) -> tuple[float, float]:
 
 
 def writes(standin, subs, rounds, latency) -> dict:
-    """(3): {target: {group: [(µs a write, µs a message)] a round}}, groups 1 and STEP alternating."""
+    """(4): {target: {"each": rows, "grouped": rows, "sent": n, "answered": n}},
+    a row (µs a write, µs a message) a round; each round runs both ways, in
+    turn first (ABBA), so that the machine's drift weighs on both alike."""
     from webapp.push.sender import STEP
 
     listener = socket.create_server(("127.0.0.1", 0), backlog=512)
@@ -170,18 +183,30 @@ def writes(standin, subs, rounds, latency) -> dict:
     out, opened = {}, []
     try:
         for target, address in targets.items():
-            conns = [socket.create_connection(address, timeout=10) for _ in range(256)]
-            opened += conns
-            for conn in conns:
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            served = conns if target == "stand-in" else [listener.accept()[0] for _ in conns]
-            opened += served if served is not conns else []
-            out[target] = {1: [], STEP: []}
-            for _ in range(rounds):
-                for group in (1, STEP):
-                    out[target][group].append(_write_round(conns, subs, group))
+            conns = []
+            for _ in range(256):
+                conns.append(socket.create_connection(address, timeout=10))
+                opened.append(conns[-1])
+                conns[-1].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if target == "stand-in":
+                served = conns
+            else:
+                served = []
+                for _ in conns:
+                    served.append(listener.accept()[0])
+                    opened.append(served[-1])
+            result = out[target] = {"each": [], "grouped": [], "sent": 0, "answered": 0}
+            for round_ in range(rounds):
+                ways = [("each", 1), ("grouped", STEP)]
+                for way, group in ways if round_ % 2 == 0 else ways[::-1]:
+                    result[way].append(_write_round(conns, subs, group))
+                    result["sent"] += len(subs)
                     time.sleep(latency + 0.05)  # the stand-in's answers come in meanwhile
-                    _drain(served)
+                    result["answered"] += _drain(served)
+            deadline = time.monotonic() + 10  # the last answers, on a busy machine
+            while target == "stand-in" and result["answered"] < result["sent"] and time.monotonic() < deadline:
+                time.sleep(0.01)
+                result["answered"] += _drain(served)
     finally:
         for sock in opened:
             sock.close()
@@ -216,17 +241,20 @@ def measure(batches=10, latency_ms=50.0, rounds=5, quiet=False):
             result["in_process"].append(r)
             out(f"  (2) one Deliverer in this process, a ready body for each message: "
                 f"{r['beyond_us']:4.1f} µs a message beyond the encryption")
-        result["writes"] = w = writes(standin, subs[:1024], rounds, latency_ms / 1000)
-        for target, how in (("stand-in", "to the stand-in, which sleeps between requests"),
-                            ("listener", "to a listener that reads nothing (nobody to wake)")):
-            (one, each), (step, grouped) = w[target].items()
-            median = [statistics.median(r[k] for r in rows) for rows in (each, grouped) for k in (0, 1)]
-            out(f"  (3) writes {how}, medians of {rounds}: right after each encryption {median[0]:4.1f} µs a "
-                f"write, {median[1]:5.1f} a message; {step} encrypted, then written back to back "
-                f"{median[2]:4.1f} µs a write, {median[3]:5.1f} a message")
+        writing = writes(standin, subs[:1024], rounds, latency_ms / 1000)
     result["parsing"] = p = parsing()
     if p:
-        out(f"  (4) a new endpoint: quick parse {p['quick_us']:.1f} µs, general parse {p['general_us']:.1f} µs")
+        out(f"  (3) a new endpoint: quick parse {p['quick_us']:.1f} µs, general parse {p['general_us']:.1f} µs")
+    result["writes"] = writing
+    from webapp.push.sender import STEP
+
+    for target, how in (("stand-in", "to the stand-in, which sleeps between requests"),
+                        ("listener", "to a listener that reads nothing (nobody to wake)")):
+        w = writing[target]
+        each, grouped = ([statistics.median(r[k] for r in w[way]) for k in (0, 1)] for way in ("each", "grouped"))
+        out(f"  (4) writes {how}, medians of {rounds}: a write right after its encryption {each[0]:4.1f} µs, "
+            f"{STEP} encrypted and then written back to back {grouped[0]:4.1f} µs a write "
+            f"(a message, encryption and write: {each[1]:5.1f} and {grouped[1]:5.1f} µs)")
     return result
 
 

@@ -71,8 +71,11 @@ def test_sender_bench_runs():
     r = sender.measure(batches=1, latency_ms=5, rounds=1, quiet=True)
     assert r["alone"][0]["rate"] > 0 and r["in_process"][0]["beyond_us"] > 0
     assert 0 < r["parsing"]["quick_us"] < r["parsing"]["general_us"]
-    for target in ("stand-in", "listener"):
-        assert all(0 < write < whole for rows in r["writes"][target].values() for write, whole in rows)
+    stand_in, listener = r["writes"]["stand-in"], r["writes"]["listener"]
+    for w in (stand_in, listener):
+        assert len(w["each"]) == len(w["grouped"]) == 1 and w["sent"] == 2 * 500
+    assert stand_in["answered"] == stand_in["sent"]  # every request whole and well-formed
+    assert listener["answered"] == 0
 
 
 def test_claims_bench_runs():

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for pushservice
 
 from pushservice import PushService  # noqa: E402
-from webapp.push.sender import YOUNG, Fanout
+from webapp.push.sender import STEP, YOUNG, Fanout, Message
 from webapp.push.message import (
     MAX_PAYLOAD,
     PayloadTooLarge,
@@ -358,6 +358,29 @@ def test_only_a_sender_with_processes_freezes_what_its_process_holds(signer, svc
         assert send(sender, svc.make_subscription()).outcome == "ok"
     finally:
         sender.close()
+
+
+def test_a_step_stops_encrypting_at_the_deadline(sender, svc, monkeypatch):
+    """Messages are encrypted STEP at a time before they are written; once
+    ``until`` passes, the rest of the step is neither encrypted nor sent
+    (None: not started), not encrypted for nothing."""
+    from webapp.push import sender as module
+
+    encrypted, real = [], module._encrypt
+
+    def slow(message):
+        encrypted.append(message)
+        time.sleep(0.01)
+        return real(message)
+
+    monkeypatch.setattr(module, "_encrypt", slow)
+    subs = [svc.make_subscription() for _ in range(STEP)]
+    messages = [Message(s["endpoint"], s["keys"]["p256dh"], s["keys"]["auth"], payload(), 600, "normal",
+                        topic_for("hydration")) for s in subs]
+    results = sender.submit(messages, time.monotonic() + 0.035).result(30)
+    assert len(encrypted) < STEP
+    assert results[len(encrypted):] == [None] * (STEP - len(encrypted))
+    assert all(r.outcome == "ok" for r in results if r is not None)
 
 
 def test_concurrent_sends_from_a_thread_pool(sender):

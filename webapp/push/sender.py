@@ -59,12 +59,12 @@ CHUNK = 32  # messages per trip to a sender process
 # interval), and little for the other to wait for at the end of a pass.
 QUEUED = 4
 # Messages encrypted before any of them is written; then they go out back
-# to back, and the answers that came meanwhile are read. Each written right
-# after its own encryption, a write cost 30-33 µs here, back to back 8-12:
-# most of it waking the push service's process when it is on this machine
-# (to a listener that reads nothing, 10-15 against 7-9 µs; python -m
-# bench.sender, (3)). The price: a request waits for up to STEP - 1
-# encryptions, ~5 ms.
+# to back, and the answers that came meanwhile are read. A write right
+# after its own encryption cost 31.1 µs here, one of 32 back to back 9.8,
+# mostly for waking the push stand-in's process on this machine; to a
+# listener that reads nothing, 13.5 against 8.9 (python -m bench.sender,
+# (4), medians of 5). The price: a request waits for up to STEP - 1
+# encryptions, 5-11 ms.
 STEP = 32
 YOUNG = 50_000  # the collector's first threshold in a process with sender processes
 # While connections are being opened (each needs a few turns of the loop
@@ -260,7 +260,8 @@ class Deliverer:
                 bodies = []
                 for i in range(start, min(start + STEP, count)):
                     bodies.append(_encrypt(messages[i]))
-                    if opening and time.perf_counter() - started >= OPENING_TURN:
+                    if (opening and time.perf_counter() - started >= OPENING_TURN) or (
+                            until is not None and time.monotonic() >= until):
                         break
                 for i, body in enumerate(bodies, start):
                     call.out += 1
