@@ -656,6 +656,17 @@ def test_workers_and_dispatch_use_every_core_by_default_and_the_web_process_none
     assert senders.send_processes(app) == 0  # one core: encrypting beside the network is as fast
 
 
+def test_a_dispatch_process_forks_a_sender_process_per_core_without_any_setting(make_app):
+    """The wiring, not only the count: the sender a `reminders dispatch` pass
+    uses has its processes running (none on a one-core machine)."""
+    app = make_app()
+    app.extensions["unknot_role"] = "dispatch"
+    made = senders.sender(app)
+    cores = senders.usable_cores()
+    assert len(made._shards) == (cores if cores > 1 else 0)
+    assert all(shard.process.is_alive() for shard in made._shards)
+
+
 def test_the_dispatch_command_uses_the_dispatch_role_and_prints_config_errors(make_app, push_service, clock):
     app = make_app(PUSH_ALLOWED_ORIGINS=push_service.origin, SEND_PROCESSES=0)
     sub = push_service.make_subscription(application_server_key=channel(app).public_key)

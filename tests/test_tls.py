@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.procs import wait_until
 from tests.pushservice import PushService
 from tests.tlspushservice import CA
+from webapp.jobs import senders as app_senders
 from webapp.push.pool import Pool
 from webapp.push import http1
 from webapp.push import sender as sender_module
@@ -105,6 +106,21 @@ def test_idle_connections_are_retired_after_their_maximum_age(ca, signer):
         assert svc.accepted == 3
 
 
+def test_a_sweep_retires_connections_idle_past_their_maximum_age_and_keeps_the_others(ca, signer):
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sender = Fanout(signer, ca_bundle=ca.bundle, trusted_origins={svc.origin})
+        try:
+            sub = svc.make_subscription()
+            assert send(sender, sub).outcome == "ok"
+            sender.sweep()  # idle for less than max_idle (30 s): kept, and reused
+            assert send(sender, sub).outcome == "ok" and svc.accepted == 1
+            sender.client.max_idle = 0.0
+            sender.sweep()  # after a pass, a quiet origin's connections too
+            wait_until(lambda: sender.client.connections == 0, 5, "the idle connection closed")
+        finally:
+            sender.close()
+
+
 async def loopback(host, port):
     return [(socket.AF_INET, ("127.0.0.1", port))]
 
@@ -160,6 +176,17 @@ def test_the_ca_bundle_is_what_decides(ca, senders):
     with PushService(tls=ca.server_context("127.0.0.1")) as svc:
         result = send(senders(svc, ca_bundle=None), svc.make_subscription())
         assert result.outcome == "config" and "unable to get local issuer" in result.error
+
+
+def test_the_apps_ca_bundle_setting_is_what_its_sender_trusts(make_app, ca):
+    """UNKNOT_PUSH_CA_BUNDLE carries from the app's settings to the sender a
+    pass uses: with the test CA's bundle the service is trusted; without it
+    (certifi's), refused."""
+    with PushService(tls=ca.server_context("127.0.0.1")) as svc:
+        sub = svc.make_subscription()
+        for bundle, outcome in ((str(ca.bundle), "ok"), (None, "config")):
+            app = make_app(PUSH_ALLOWED_ORIGINS=svc.origin, PUSH_CA_BUNDLE=bundle)
+            assert send(app_senders.sender(app), sub).outcome == outcome
 
 
 class HTTP2Only:
@@ -225,14 +252,18 @@ def test_a_trickling_answer_hits_the_total_deadline(ca, senders):
         assert 0.9 <= took < 2.0, took
 
 
-def test_a_name_whose_first_address_is_unreachable_falls_through_to_the_next(ca, senders):
+@pytest.mark.parametrize("first", [(socket.AF_INET, "127.0.0.2"), (socket.AF_INET6, "::1")], ids=["IPv4", "IPv6"])
+def test_a_name_whose_first_address_is_unreachable_falls_through_to_the_next(ca, senders, first):
     tried = []
 
     async def resolver(host, port):
         assert host == "push.test"
         tried.append(host)
-        # Nothing listens on 127.0.0.2 (connection refused); the service is on 127.0.0.1.
-        return [(socket.AF_INET, ("127.0.0.2", port)), (socket.AF_INET, ("127.0.0.1", port))]
+        # Nothing listens on 127.0.0.2 or ::1 (connection refused; on a machine
+        # without IPv6, unreachable); the service is on 127.0.0.1, as getaddrinfo
+        # gives IPv6 first and then IPv4.
+        family, address = first
+        return [(family, (address, port)), (socket.AF_INET, ("127.0.0.1", port))]
 
     with PushService(tls=ca.server_context("push.test"), host="push.test") as svc:
         sender = senders(svc, resolver=resolver)
