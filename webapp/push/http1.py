@@ -14,10 +14,7 @@ What it guarantees, whatever the other end does:
 - **TLS**: certificates checked against ``ca_bundle`` (certifi's by default;
   ``UNKNOT_PUSH_CA_BUNDLE``), host name included; ALPN offers http/1.1 only.
   A refused certificate or a service that answers in HTTP/2 only is a
-  ``Misconfigured`` failure: trying again cannot help. For REFUSED_FOR
-  seconds after one, every request to that origin fails at once with it,
-  those waiting for a connection too: a pass of thousands of messages to
-  a misconfigured origin makes a few handshakes, not one per message.
+  ``Misconfigured`` failure: trying again cannot help.
 - **Deadline**: a request has ``timeout`` seconds in all, from the lookup
   to the last byte of the answer, so a service that trickles bytes cannot
   hold a sender (webapp.push.deadlines: kept to within a tenth of it, at
@@ -45,15 +42,13 @@ from typing import Callable
 
 from webapp.push.connect import Resolver, open_connection, system_resolver
 from webapp.push.deadlines import Deadlines
-from webapp.push.failures import Disconnected, Failure, Misconfigured, Timeout
+from webapp.push.failures import Disconnected, Failure, Timeout
 from webapp.push.pool import Pool
 from webapp.push.wire import Connection
 
 # Connections being opened at once per origin (each takes a round trip or
 # three when the service is far away).
 MAX_CONNECTING = 32
-# Seconds during which an origin that failed as Misconfigured is not tried again.
-REFUSED_FOR = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +119,6 @@ class Client:
         reuse is cheaper than a TLS handshake), in the order they came
         (``first``: it was waiting already, or is being sent again)."""
         pool = ex.pool
-        if pool.refused is not None:
-            failure, until = pool.refused
-            if time.monotonic() < until:
-                # Soon, not now: the caller may be an answer's callback that
-                # sends the next message in line, and so on down the queue.
-                asyncio.get_running_loop().call_soon(self._finish, ex, failure)
-                return
-            pool.refused = None
         conn = self._idle(pool)
         if conn is not None:
             self._write(ex, conn, reused=True)
@@ -160,7 +147,6 @@ class Client:
         except Exception as exc:
             pool.connecting -= 1
             pool.ended()
-            self._refuse(pool, exc)
             self._release(pool, None)
             self._finish(ex, exc)
             return
@@ -188,7 +174,6 @@ class Client:
         pool.ended()
         if isinstance(answer, Failure):
             self._discard(conn)
-            self._refuse(pool, answer)
             if isinstance(answer, Disconnected) and ex.reused and not conn.received and not ex.retried:
                 ex.retried = True  # the service had closed it while idle: once more, on another
                 pool.size -= 1
@@ -208,18 +193,6 @@ class Client:
         else:
             self._release(pool, conn)
         self._finish(ex, answer)
-
-    def _refuse(self, pool: Pool, failure) -> None:
-        """After a Misconfigured failure: the origin's requests fail with it
-        for REFUSED_FOR seconds, the ones waiting for a connection now."""
-        if not isinstance(failure, Misconfigured):
-            return
-        pool.refused = (failure, time.monotonic() + REFUSED_FOR)
-        loop = asyncio.get_running_loop()
-        while pool.waiters:
-            ex = pool.waiters.popleft()
-            if ex.done is not None:
-                loop.call_soon(self._finish, ex, failure)
 
     def _finish(self, ex: _Exchange, answer) -> None:
         done, ex.done = ex.done, None

@@ -59,7 +59,7 @@ class Pool:
     what its traffic says about how many it needs."""
 
     __slots__ = ("idle", "size", "connecting", "waiters", "room", "far", "connect", "slowest", "window_start",
-                 "window_done", "window_rtt", "first_open", "heard", "refused")
+                 "window_done", "window_rtt", "first_open", "heard")
 
     def __init__(self):
         self.idle: deque[Connection] = deque()
@@ -75,7 +75,6 @@ class Pool:
         self.window_rtt = float("inf")
         self.first_open = 0.0  # when its first connection opened
         self.heard = False  # whether any request to it has ended (answered, failed or timed out)
-        self.refused = None  # (Misconfigured failure, until when requests fail with it at once)
 
     def opened(self, took: float) -> None:
         """A new connection took ``took`` seconds to open."""
