@@ -88,7 +88,11 @@ async def open_connection(origin: str, protocol_factory, *, timeout: float, guar
         if guarded and not _public(address):
             continue
         tried += 1
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:  # a family this host lacks (IPv6 turned off): the next address
+            last = exc
+            continue
         try:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
