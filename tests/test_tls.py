@@ -247,9 +247,9 @@ def test_a_name_whose_first_address_is_unreachable_falls_through_to_the_next(ca,
     async def resolver(host, port):
         assert host == "push.test"
         tried.append(host)
-        # Nothing listens on 127.0.0.2 or ::1 (connection refused; on a machine
-        # without IPv6, unreachable); the service is on 127.0.0.1, as getaddrinfo
-        # gives IPv6 first and then IPv4.
+        # Nothing listens on 127.0.0.2 or ::1 (connection refused), or, IPv6
+        # off, no socket can be made for ::1; the service is on 127.0.0.1,
+        # after the IPv6 address as getaddrinfo orders them.
         family, address = first
         return [(family, (address, port)), (socket.AF_INET, ("127.0.0.1", port))]
 
